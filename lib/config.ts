@@ -1,0 +1,156 @@
+/**
+ * The one reader of configuration. Everything else receives plain values from here.
+ *
+ * Each variable is checked by a valibot schema, and the first problem becomes a
+ * `ConfigError` whose message names the variable: `PORT: must be a whole number ...`.
+ * Messages never repeat a value back, since some values are secrets (a database URL holds
+ * a password).
+ */
+import * as v from 'valibot'
+import type { DriverSettings } from './db/driver.ts'
+
+export type Env = Readonly<Record<string, string | undefined>>
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+  readonly variable: string
+
+  constructor(variable: string, message: string) {
+    super(`${variable}: ${message}`)
+    this.variable = variable
+  }
+}
+
+const USERNAME_PATTERN = /^[a-z0-9_.-]{3,32}$/
+
+export function isPostgresUrl(value: string): boolean {
+  try {
+    const url = new URL(value)
+    return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== ''
+  } catch {
+    return false
+  }
+}
+
+const port = (min: number) =>
+  v.pipe(
+    v.string(),
+    v.regex(/^\d{1,5}$/, 'must be a whole number'),
+    v.transform(Number),
+    v.minValue(min, `must be a port number from ${min} to 65535`),
+    v.maxValue(65535, `must be a port number from ${min} to 65535`),
+  )
+
+const databaseUrl = v.pipe(
+  v.string(),
+  v.check(isPostgresUrl, 'must be a postgres:// or postgresql:// URL with a host, e.g. postgres://user:password@127.0.0.1:5432/app'),
+)
+
+const wsProxy = v.pipe(
+  v.string(),
+  v.regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port of a WebSocket proxy, e.g. 127.0.0.1:5480'),
+)
+
+const username = v.pipe(v.string(), v.regex(USERNAME_PATTERN, 'must be 3-32 characters of a-z 0-9 _ . -'))
+const password = v.pipe(
+  v.string(),
+  v.minLength(8, 'must be 8 to 128 characters'),
+  v.maxLength(128, 'must be 8 to 128 characters'),
+)
+const email = v.pipe(v.string(), v.maxLength(254, 'must be at most 254 characters'), v.email('must be an email address'))
+const jwtSecret = v.pipe(v.string(), v.minLength(32, 'must be at least 32 characters'))
+
+const DevSchema = v.object({
+  PORT: v.optional(port(0), '3000'),
+  DATABASE_URL: v.optional(databaseUrl),
+  ADMIN_USERNAME: v.optional(username),
+  ADMIN_PASSWORD: v.optional(password),
+  ADMIN_EMAIL: v.optional(email),
+  JWT_SECRET: v.optional(jwtSecret),
+  PGLITE_DATA_DIR: v.optional(v.pipe(v.string(), v.minLength(1)), '.data/pglite'),
+  PGLITE_PORT: v.optional(port(0), '0'),
+})
+
+const FunctionSchema = v.object({
+  DATABASE_URL: databaseUrl,
+  DATABASE_WS_PROXY: v.optional(wsProxy),
+})
+
+/** Empty strings count as unset, as they do in most shells' `VAR= cmd`. */
+function present(env: Env, names: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const name of names) {
+    const value = env[name]
+    if (value !== undefined && value !== '') out[name] = value
+  }
+  return out
+}
+
+function parse<const TSchema extends v.ObjectSchema<v.ObjectEntries, undefined>>(
+  schema: TSchema,
+  env: Env,
+): v.InferOutput<TSchema> {
+  const result = v.safeParse(schema, present(env, Object.keys(schema.entries)))
+  if (result.success) return result.output
+  const issue = result.issues[0]
+  const variable = String(issue.path?.[0]?.key ?? 'configuration')
+  const message = issue.kind === 'schema' && issue.received === 'undefined' ? 'is required' : issue.message
+  throw new ConfigError(variable, message)
+}
+
+export interface AdminConfig {
+  readonly username: string
+  readonly password: string
+  readonly email: string
+  /** True when the development defaults were used (embedded database only). */
+  readonly isDefault: boolean
+}
+
+export interface DevConfig {
+  readonly port: number
+  /** An external server; undefined means the embedded PGlite. */
+  readonly databaseUrl: string | undefined
+  readonly admin: AdminConfig | undefined
+  readonly jwtSecret: string | undefined
+  readonly pglite: { readonly dataDir: string; readonly port: number }
+}
+
+export const DEV_ADMIN = { username: 'admin', password: 'admin-dev-password' } as const
+
+/** Configuration of `npm run dev` and `npm run migrate`. */
+export function readDevConfig(env: Env): DevConfig {
+  const parsed = parse(DevSchema, env)
+  const embedded = parsed.DATABASE_URL === undefined
+  return {
+    port: parsed.PORT,
+    databaseUrl: parsed.DATABASE_URL,
+    admin: readAdmin(parsed, embedded),
+    jwtSecret: parsed.JWT_SECRET,
+    pglite: { dataDir: parsed.PGLITE_DATA_DIR, port: parsed.PGLITE_PORT },
+  }
+}
+
+function readAdmin(parsed: v.InferOutput<typeof DevSchema>, embedded: boolean): AdminConfig | undefined {
+  const { ADMIN_USERNAME: name, ADMIN_PASSWORD: secret } = parsed
+  if (name === undefined && secret === undefined) {
+    if (!embedded) return undefined
+    return { ...DEV_ADMIN, email: parsed.ADMIN_EMAIL ?? `${DEV_ADMIN.username}@example.com`, isDefault: true }
+  }
+  if (name === undefined) throw new ConfigError('ADMIN_USERNAME', 'is required when ADMIN_PASSWORD is set')
+  if (secret === undefined) throw new ConfigError('ADMIN_PASSWORD', 'is required when ADMIN_USERNAME is set')
+  return { username: name, password: secret, email: parsed.ADMIN_EMAIL ?? `${name}@example.com`, isDefault: false }
+}
+
+export interface FunctionConfig {
+  readonly databaseUrl: string
+  readonly driver: DriverSettings
+}
+
+/** Configuration of a deployed function (or of one that tests and the dev server run). */
+export function readFunctionConfig(env: Env): FunctionConfig {
+  const parsed = parse(FunctionSchema, env)
+  return {
+    databaseUrl: parsed.DATABASE_URL,
+    driver: parsed.DATABASE_WS_PROXY === undefined ? { mode: 'neon' } : { mode: 'local', wsProxy: parsed.DATABASE_WS_PROXY },
+  }
+}

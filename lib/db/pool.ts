@@ -1,0 +1,31 @@
+/**
+ * The module-scoped pool of a function. It lives as long as the Lambda instance (or the
+ * dev server), so connections are opened once and reused across invocations.
+ */
+import { Pool } from '@neondatabase/serverless'
+import { log } from '../log.ts'
+
+export interface PoolOptions {
+  readonly url: string
+  /** Lambda runs one request per instance at a time, so a function needs few connections. */
+  readonly max?: number
+  readonly connectionTimeoutMillis?: number
+  readonly idleTimeoutMillis?: number
+}
+
+export function createPool(options: PoolOptions): Pool {
+  const pool = new Pool({
+    connectionString: options.url,
+    max: options.max ?? 2,
+    connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
+    idleTimeoutMillis: options.idleTimeoutMillis ?? 60_000,
+  })
+  // An idle connection that dies (a frozen instance, a restarted server) emits 'error' on
+  // the pool; without a listener that would crash the process.
+  pool.on('error', function onIdleClientError(error: Error) {
+    log('warn', 'idle database connection failed', { error: error.message })
+  })
+  return pool
+}
+
+export type { Pool }

@@ -1,0 +1,104 @@
+/**
+ * `npm run dev`: the whole service on one machine with nothing installed. It starts the
+ * database (embedded PGlite, or DATABASE_URL), the Neon WebSocket proxy, the migrations,
+ * the first super_admin, and every route of `lib/routes.ts` in one Hono app on
+ * http://127.0.0.1:PORT. Ctrl-C closes them in reverse order; PGlite flushes to disk as it
+ * closes, so committed data survives.
+ */
+import type { Server } from 'node:http'
+import { createAdaptorServer } from '@hono/node-server'
+import { ConfigError, readDevConfig, type DevConfig } from '../config.ts'
+import { migrate } from '../db/migrate.ts'
+import { createPool } from '../db/pool.ts'
+import { createApp } from '../http/app.ts'
+import { ROUTES } from '../routes.ts'
+import { ensureSuperAdmin } from '../users/repository.ts'
+import { fail } from './cli.ts'
+import { openDevDatabase } from './database.ts'
+
+type Fetch = (request: Request) => Response | Promise<Response>
+
+/** Served until the service is ready, so a client that comes early gets a clear answer. */
+const starting: Fetch = () => Response.json({ detail: 'Starting' }, { status: 503, headers: { 'retry-after': '1' } })
+
+async function listen(server: Server, port: number): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const reason = error.code === 'EADDRINUSE' ? 'already in use' : (error.code ?? error.message)
+      reject(new ConfigError('PORT', `cannot listen on 127.0.0.1:${port} (${reason})`))
+    })
+    server.listen(port, '127.0.0.1', resolve)
+  })
+  const address = server.address()
+  return typeof address === 'object' && address !== null ? address.port : port
+}
+
+async function main(config: DevConfig): Promise<void> {
+  const startedAt = performance.now()
+  const stops: (() => Promise<void> | void)[] = []
+  let stopping = false
+  const stop = async (signal: string) => {
+    if (stopping) {
+      console.log('forced exit')
+      process.exit(130)
+    }
+    stopping = true
+    console.log(`\n${signal}: stopping`)
+    for (const step of stops.reverse()) await step()
+    console.log('stopped')
+    process.exit(0)
+  }
+  process.on('SIGINT', () => void stop('SIGINT'))
+  process.on('SIGTERM', () => void stop('SIGTERM'))
+
+  // Take the port first: a port in use is found before the database is opened.
+  let fetch: Fetch = starting
+  const server = createAdaptorServer({ fetch: (request: Request) => fetch(request) }) as Server
+  const port = await listen(server, config.port)
+  stops.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeIdleConnections()
+      }),
+  )
+
+  const database = await openDevDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.pglite.dataDir,
+    pglitePort: config.pglite.port,
+  })
+  stops.push(() => database.close())
+  for (const line of database.summary) console.log(line)
+
+  const applied = await migrate({ url: database.url })
+  console.log(`migrate   ${applied.length === 0 ? 'up to date' : `applied ${applied.join(', ')}`}`)
+
+  const pool = createPool({ url: database.url, max: 10 })
+  stops.push(() => pool.end())
+
+  if (config.admin) {
+    const { created } = await ensureSuperAdmin(pool, config.admin)
+    const state = created ? 'created' : 'exists'
+    console.log(
+      config.admin.isDefault
+        ? `admin     super_admin "${config.admin.username}" ${state}; password "${config.admin.password}" (development default: set ADMIN_USERNAME and ADMIN_PASSWORD)`
+        : `admin     super_admin "${config.admin.username}" ${state}`,
+    )
+  } else {
+    console.log('admin     none configured (set ADMIN_USERNAME and ADMIN_PASSWORD to create the first super_admin)')
+  }
+
+  const app = createApp({ pool }, ROUTES.map((route) => route.routes))
+  fetch = (request) => app.fetch(request)
+  const url = `http://127.0.0.1:${port}`
+  console.log(`api       ${url}`)
+  for (const route of ROUTES) console.log(`          ${route.method} ${url}${route.path}`)
+  console.log(`ready in ${((performance.now() - startedAt) / 1000).toFixed(1)}s; Ctrl-C stops`)
+}
+
+try {
+  await main(readDevConfig(process.env))
+} catch (error) {
+  fail(error)
+}

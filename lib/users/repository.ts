@@ -1,0 +1,35 @@
+import type { Pool } from '../db/pool.ts'
+import { hashPassword } from '../auth/password.ts'
+import { userFromRow, type User } from './schema.ts'
+
+const USER_COLUMNS = 'id, username, email, full_name, role, is_active, created_at, updated_at'
+
+export async function findUserById(db: Pool, id: number): Promise<User | undefined> {
+  const { rows } = await db.query(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [id])
+  return rows[0] === undefined ? undefined : userFromRow(rows[0])
+}
+
+export interface NewSuperAdmin {
+  readonly username: string
+  readonly password: string
+  readonly email: string
+}
+
+/**
+ * Creates the first super_admin unless a user of that name exists; an existing account is
+ * left as it is (its password is not reset on every start).
+ */
+export async function ensureSuperAdmin(db: Pool, admin: NewSuperAdmin): Promise<{ created: boolean; user: User }> {
+  const existing = await db.query(`SELECT ${USER_COLUMNS} FROM users WHERE username = $1`, [admin.username])
+  if (existing.rows[0] !== undefined) return { created: false, user: userFromRow(existing.rows[0]) }
+  const { rows } = await db.query(
+    `INSERT INTO users (username, email, password_hash, role)
+     VALUES ($1, $2, $3, 'super_admin')
+     ON CONFLICT (username) DO NOTHING
+     RETURNING ${USER_COLUMNS}`,
+    [admin.username, admin.email, await hashPassword(admin.password)],
+  )
+  // Another process may have created it between the two statements.
+  if (rows[0] === undefined) return ensureSuperAdmin(db, admin)
+  return { created: true, user: userFromRow(rows[0]) }
+}
