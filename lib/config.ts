@@ -1,11 +1,16 @@
 /**
  * The one reader of configuration. Everything else receives plain values from here.
  *
+ * Deployed with SST, secrets arrive as linked resources (`Resource.DatabaseUrl.value`);
+ * elsewhere (tests, the dev server, a plain Lambda) as environment variables. A linked
+ * resource wins over the variable of the same meaning.
+ *
  * Each variable is checked by a valibot schema, and the first problem becomes a
  * `ConfigError` whose message names the variable: `PORT: must be a whole number ...`.
  * Messages never repeat a value back, since some values are secrets (a database URL holds
  * a password).
  */
+import { Resource } from 'sst/resource'
 import * as v from 'valibot'
 import type { DriverSettings } from './db/driver.ts'
 
@@ -146,9 +151,26 @@ export interface FunctionConfig {
   readonly driver: DriverSettings
 }
 
+/** What SST links to a function: `{ DatabaseUrl: { value } }`, or nothing outside SST. */
+export type LinkedResources = object
+
+/** SST secret names and the variables they stand for. */
+export const LINKED_SECRETS = { DatabaseUrl: 'DATABASE_URL', JwtSecret: 'JWT_SECRET' } as const
+
+function linkedValue(resources: LinkedResources, name: string): string | undefined {
+  if (!(name in resources)) return undefined
+  const resource: unknown = Reflect.get(resources, name)
+  const value: unknown = typeof resource === 'object' && resource !== null ? Reflect.get(resource, 'value') : undefined
+  return typeof value === 'string' && value !== '' ? value : undefined
+}
+
 /** Configuration of a deployed function (or of one that tests and the dev server run). */
-export function readFunctionConfig(env: Env): FunctionConfig {
-  const parsed = parse(FunctionSchema, env)
+export function readFunctionConfig(env: Env, resources: LinkedResources = Resource): FunctionConfig {
+  const merged: Record<string, string | undefined> = { ...env }
+  for (const [name, variable] of Object.entries(LINKED_SECRETS)) {
+    merged[variable] = linkedValue(resources, name) ?? env[variable]
+  }
+  const parsed = parse(FunctionSchema, merged)
   return {
     databaseUrl: parsed.DATABASE_URL,
     driver: parsed.DATABASE_WS_PROXY === undefined ? { mode: 'neon' } : { mode: 'local', wsProxy: parsed.DATABASE_WS_PROXY },

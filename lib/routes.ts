@@ -1,22 +1,20 @@
 /**
- * Every route of the service and the function that serves it on Lambda. The dev server
- * mounts them all in one app; the build bundles one function per entry.
+ * The manifest joined to the code of each route: the dev server mounts them all in one app.
+ * A manifest entry without route code here is a type error.
  */
 import type { Hono } from 'hono'
 import { health } from './health/routes.ts'
 import type { AppEnv } from './http/app.ts'
+import { MANIFEST, type FunctionEntry, type ManifestEntry } from './manifest.ts'
 import { getUser } from './users/routes.ts'
 
-export interface RouteEntry {
-  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
-  /** OpenAPI / API Gateway form: `/users/{id}`. */
-  readonly path: string
-  /** The function's entry file, relative to the repository root. */
-  readonly entry: string
+const ROUTE_CODE: Record<FunctionEntry, Hono<AppEnv>> = {
+  'functions/health/get.ts': health,
+  'functions/users/get.ts': getUser,
+}
+
+export interface RouteEntry extends ManifestEntry {
   readonly routes: Hono<AppEnv>
 }
 
-export const ROUTES: readonly RouteEntry[] = [
-  { method: 'GET', path: '/health', entry: 'functions/health/get.ts', routes: health },
-  { method: 'GET', path: '/users/{id}', entry: 'functions/users/get.ts', routes: getUser },
-]
+export const ROUTES: readonly RouteEntry[] = MANIFEST.map((entry) => ({ ...entry, routes: ROUTE_CODE[entry.entry] }))

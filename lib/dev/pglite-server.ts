@@ -37,7 +37,9 @@ export function terminateWatcher(onTerminate: () => void): (chunk: Buffer) => vo
   let startup = true
   let skip = 0
   let header: Buffer = Buffer.alloc(0)
+  let terminated = false
   return function watch(chunk: Buffer) {
+    if (terminated) return
     let data: Buffer = chunk
     while (data.length > 0) {
       if (skip > 0) {
@@ -55,7 +57,10 @@ export function terminateWatcher(onTerminate: () => void): (chunk: Buffer) => vo
         data = header.subarray(8)
         skip = Math.max(0, length - 8)
       } else {
-        if (header[0] === TERMINATE) return onTerminate()
+        if (header[0] === TERMINATE) {
+          terminated = true
+          return onTerminate()
+        }
         if (header.length < 5) return
         data = header.subarray(5)
         skip = Math.max(0, header.readInt32BE(1) - 4)

@@ -1,0 +1,28 @@
+/**
+ * The HTTP API: one function per manifest route, each linked to the secrets it reads
+ * through `Resource` (see lib/config.ts). Set them once per stage:
+ *   npx sst secret set DatabaseUrl 'postgres://…neon.tech/db?sslmode=require' --stage production
+ */
+import { MANIFEST } from '../lib/manifest'
+
+export function createApi() {
+  const databaseUrl = new sst.Secret('DatabaseUrl')
+
+  const api = new sst.aws.ApiGatewayV2('Api')
+  for (const route of MANIFEST) {
+    api.route(`${route.method} ${route.path}`, {
+      handler: route.entry.replace(/\.ts$/, '.handler'),
+      // Lambda's current Node.js runtime: it has a global WebSocket for the Neon driver.
+      runtime: 'nodejs22.x',
+      // Graviton: cheaper per GB-second than x86_64, and no native modules to rebuild.
+      architecture: 'arm64',
+      // Lambda gives CPU in proportion to memory; 512 MB keeps init (module load, first
+      // connection) short without paying for memory the functions do not use.
+      memory: '512 MB',
+      // One request per instance; the retries and fallbacks work inside this deadline.
+      timeout: '10 seconds',
+      link: [databaseUrl],
+    })
+  }
+  return api
+}

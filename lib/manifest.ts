@@ -1,0 +1,18 @@
+/**
+ * Every route of the service and the function that serves it on Lambda: plain data, so that
+ * `sst.config.ts` (via `infra/`) can read it without loading any route code.
+ */
+export interface ManifestEntry {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+  /** API Gateway / OpenAPI form: `/users/{id}`. */
+  readonly path: string
+  /** The function's entry file, relative to the repository root; it exports `handler`. */
+  readonly entry: string
+}
+
+export const MANIFEST = [
+  { method: 'GET', path: '/health', entry: 'functions/health/get.ts' },
+  { method: 'GET', path: '/users/{id}', entry: 'functions/users/get.ts' },
+] as const satisfies readonly ManifestEntry[]
+
+export type FunctionEntry = (typeof MANIFEST)[number]['entry']

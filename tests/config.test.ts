@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { ConfigError, DEV_ADMIN, readDevConfig, readFunctionConfig, type Env } from '../lib/config.ts'
+
+function configError(read: () => unknown): ConfigError {
+  try {
+    read()
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`)
+    return error
+  }
+  assert.fail('expected a ConfigError')
+}
+
+describe('readDevConfig', () => {
+  it('defaults to port 3000, the embedded database and the printed development admin', () => {
+    const config = readDevConfig({})
+    assert.equal(config.port, 3000)
+    assert.equal(config.databaseUrl, undefined)
+    assert.deepEqual(config.admin, { ...DEV_ADMIN, email: 'admin@example.com', isDefault: true })
+    assert.deepEqual(config.pglite, { dataDir: '.data/pglite', port: 0 })
+  })
+
+  it('treats empty variables as unset', () => {
+    assert.equal(readDevConfig({ PORT: '', DATABASE_URL: '' }).port, 3000)
+  })
+
+  it('gives no default admin when DATABASE_URL names a server', () => {
+    assert.equal(readDevConfig({ DATABASE_URL: 'postgres://u:p@db.internal:5432/app' }).admin, undefined)
+  })
+
+  it('takes the first super_admin from ADMIN_USERNAME and ADMIN_PASSWORD', () => {
+    const config = readDevConfig({ ADMIN_USERNAME: 'root.admin', ADMIN_PASSWORD: 'correct horse battery' })
+    assert.deepEqual(config.admin, {
+      username: 'root.admin',
+      password: 'correct horse battery',
+      email: 'root.admin@example.com',
+      isDefault: false,
+    })
+  })
+
+  const bad: [string, Env, RegExp][] = [
+    ['PORT', { PORT: 'abc' }, /^PORT: must be a whole number$/],
+    ['PORT', { PORT: '70000' }, /^PORT: must be a port number/],
+    ['DATABASE_URL', { DATABASE_URL: 'mysql://root@localhost/app' }, /^DATABASE_URL: must be a postgres:\/\//],
+    ['DATABASE_URL', { DATABASE_URL: 'not a url' }, /^DATABASE_URL: must be a postgres:\/\//],
+    ['ADMIN_USERNAME', { ADMIN_USERNAME: 'Bad Name', ADMIN_PASSWORD: 'long enough' }, /^ADMIN_USERNAME: must be 3-32/],
+    ['ADMIN_PASSWORD', { ADMIN_USERNAME: 'boss', ADMIN_PASSWORD: 'short' }, /^ADMIN_PASSWORD: must be 8 to 128/],
+    ['ADMIN_PASSWORD', { ADMIN_USERNAME: 'boss' }, /^ADMIN_PASSWORD: is required when ADMIN_USERNAME is set$/],
+    ['ADMIN_USERNAME', { ADMIN_PASSWORD: 'long enough' }, /^ADMIN_USERNAME: is required when ADMIN_PASSWORD is set$/],
+    ['ADMIN_EMAIL', { ADMIN_EMAIL: 'nobody' }, /^ADMIN_EMAIL: must be an email address$/],
+    ['JWT_SECRET', { JWT_SECRET: 'too-short' }, /^JWT_SECRET: must be at least 32 characters$/],
+    ['PGLITE_PORT', { PGLITE_PORT: '-1' }, /^PGLITE_PORT: must be a whole number$/],
+  ]
+  for (const [variable, env, message] of bad) {
+    it(`names ${variable} in one line when it is malformed (${JSON.stringify(env)})`, () => {
+      const error = configError(() => readDevConfig(env))
+      assert.equal(error.variable, variable)
+      assert.match(error.message, message)
+      assert.doesNotMatch(error.message, /\n/)
+    })
+  }
+
+  it('never repeats a secret value in its message', () => {
+    const error = configError(() => readDevConfig({ DATABASE_URL: 'postgres//user:hunter2-secret@db/app' }))
+    assert.doesNotMatch(error.message, /hunter2/)
+  })
+})
+
+describe('readFunctionConfig', () => {
+  it('requires DATABASE_URL', () => {
+    assert.equal(configError(() => readFunctionConfig({})).message, 'DATABASE_URL: is required')
+  })
+
+  it('uses the Neon defaults when no local proxy is named', () => {
+    assert.deepEqual(readFunctionConfig({ DATABASE_URL: 'postgres://u:p@ep-x.eu-central-1.aws.neon.tech/db' }).driver, {
+      mode: 'neon',
+    })
+  })
+
+  it('uses the local proxy named by DATABASE_WS_PROXY', () => {
+    const config = readFunctionConfig({ DATABASE_URL: 'postgres://u@127.0.0.1/db', DATABASE_WS_PROXY: '127.0.0.1:5480' })
+    assert.deepEqual(config.driver, { mode: 'local', wsProxy: '127.0.0.1:5480' })
+  })
+
+  it('names DATABASE_WS_PROXY when it is not host:port', () => {
+    const error = configError(() => readFunctionConfig({ DATABASE_URL: 'postgres://u@h/db', DATABASE_WS_PROXY: 'ws://x' }))
+    assert.equal(error.variable, 'DATABASE_WS_PROXY')
+  })
+})
+
+describe('readFunctionConfig under SST', () => {
+  it('prefers the linked DatabaseUrl secret to the DATABASE_URL variable', () => {
+    const config = readFunctionConfig(
+      { DATABASE_URL: 'postgres://u@from-env/db' },
+      { DatabaseUrl: { value: 'postgres://u@ep-linked.eu-central-1.aws.neon.tech/db' } },
+    )
+    assert.equal(config.databaseUrl, 'postgres://u@ep-linked.eu-central-1.aws.neon.tech/db')
+  })
+
+  it('falls back to DATABASE_URL when nothing is linked', () => {
+    assert.equal(readFunctionConfig({ DATABASE_URL: 'postgres://u@from-env/db' }, {}).databaseUrl, 'postgres://u@from-env/db')
+  })
+})

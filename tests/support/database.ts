@@ -1,0 +1,27 @@
+/**
+ * The database every test file talks to: a throw-away embedded PGlite by default, or the
+ * server named by DATABASE_URL when it is set. Either way, through the Neon driver and the
+ * local WebSocket proxy, with the migrations applied.
+ */
+import { openDevDatabase, type DevDatabase } from '../../lib/dev/database.ts'
+import { migrate } from '../../lib/db/migrate.ts'
+
+export const externalUrl: string | undefined = process.env.DATABASE_URL || undefined
+
+export async function startTestDatabase(): Promise<DevDatabase> {
+  const database = await openDevDatabase({ databaseUrl: externalUrl, dataDir: 'memory://', pglitePort: 0 })
+  await migrate({ url: database.url })
+  return database
+}
+
+/** The environment a deployed function would be given to reach this database. */
+export function functionEnv(database: DevDatabase): Record<string, string> {
+  return database.driver.mode === 'local'
+    ? { DATABASE_URL: database.url, DATABASE_WS_PROXY: database.driver.wsProxy }
+    : { DATABASE_URL: database.url }
+}
+
+/** A name no other test run has used, for rows that must not collide on a shared server. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${process.pid}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`.slice(0, 32)
+}
