@@ -14,4 +14,9 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  {
+    // SST's generated platform types are referenced this way by design (`sst install`).
+    files: ['sst.config.ts'],
+    rules: { '@typescript-eslint/triple-slash-reference': 'off' },
+  },
 )
