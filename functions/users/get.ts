@@ -1,7 +1,4 @@
-import { createLambdaFunction } from '../../lib/http/lambda.ts'
+import { lambdaFunction } from '../../lib/http/lambda.ts'
 import { getUser } from '../../lib/users/routes.ts'
 
-const fn = await createLambdaFunction([getUser])
-
-export const handler = fn.handler
-export const shutdown = fn.shutdown
+export const { handler, shutdown, app } = await lambdaFunction(getUser)

@@ -32,6 +32,13 @@ export interface DevDatabase {
 
 const CONNECT_TIMEOUT_MS = 5_000
 
+/** The environment a deployed function would be given to reach this database. */
+export function functionEnv(database: DevDatabase): Record<string, string> {
+  return database.driver.mode === 'local'
+    ? { DATABASE_URL: database.url, DATABASE_WS_PROXY: database.driver.wsProxy }
+    : { DATABASE_URL: database.url }
+}
+
 export async function openDevDatabase(options: DevDatabaseOptions): Promise<DevDatabase> {
   const database = options.databaseUrl === undefined ? await startEmbedded(options) : await useServer(options.databaseUrl)
   try {

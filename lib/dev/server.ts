@@ -14,7 +14,7 @@ import { createApp } from '../http/app.ts'
 import { ROUTES } from '../routes.ts'
 import { ensureSuperAdmin } from '../users/repository.ts'
 import { fail } from './cli.ts'
-import { openDevDatabase } from './database.ts'
+import { functionEnv, openDevDatabase } from './database.ts'
 
 type Fetch = (request: Request) => Response | Promise<Response>
 
@@ -74,11 +74,9 @@ async function main(config: DevConfig): Promise<void> {
   const applied = await migrate({ url: database.url })
   console.log(`migrate   ${applied.length === 0 ? 'up to date' : `applied ${applied.join(', ')}`}`)
 
-  const pool = createPool({ url: database.url, max: 10 })
-  stops.push(() => pool.end())
-
   if (config.admin) {
-    const { created } = await ensureSuperAdmin(pool, config.admin)
+    const pool = createPool({ url: database.url, max: 1 })
+    const { created } = await ensureSuperAdmin(pool, config.admin).finally(() => pool.end())
     const state = created ? 'created' : 'exists'
     console.log(
       config.admin.isDefault
@@ -89,8 +87,10 @@ async function main(config: DevConfig): Promise<void> {
     console.log('admin     none configured (set ADMIN_USERNAME and ADMIN_PASSWORD to create the first super_admin)')
   }
 
-  const app = createApp({ pool }, ROUTES.map((route) => route.routes))
-  fetch = (request) => app.fetch(request)
+  const app = createApp({ routes: ROUTES.map((entry) => entry.route), env: functionEnv(database) })
+  await app.startup()
+  stops.push(() => app.shutdown())
+  fetch = (request) => app.hono.fetch(request)
   const url = `http://127.0.0.1:${port}`
   console.log(`api       ${url}`)
   for (const route of ROUTES) console.log(`          ${route.method} ${url}${route.path}`)

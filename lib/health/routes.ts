@@ -1,12 +1,13 @@
-import { Hono } from 'hono'
-import type { AppEnv } from '../http/app.ts'
+import * as v from 'valibot'
+import { dbPool } from '../db/database.ts'
 import type { Pool } from '../db/pool.ts'
+import { route } from '../http/route.ts'
 
 /** How long the health check waits for the database before it reports "degraded". */
 const PING_TIMEOUT_MS = 2_000
 
 async function databaseAnswers(pool: Pool): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined
+  let timer: ReturnType<typeof setTimeout> | undefined
   const timeout = new Promise<false>((resolve) => {
     timer = setTimeout(() => resolve(false), PING_TIMEOUT_MS)
   })
@@ -22,7 +23,14 @@ async function databaseAnswers(pool: Pool): Promise<boolean> {
 }
 
 /** 200 either way: the function is up; `degraded` says its database is not answering. */
-export const health = new Hono<AppEnv>().get('/health', async (c) => {
-  const ok = await databaseAnswers(c.var.state.pool)
-  return c.json({ status: ok ? 'ok' : 'degraded' })
+export const health = route({
+  method: 'GET',
+  path: '/health',
+  summary: 'Service health',
+  tags: ['health'],
+  dependencies: { pool: dbPool },
+  response: v.object({ status: v.picklist(['ok', 'degraded']) }),
+  async handler({ deps }) {
+    return { status: (await databaseAnswers(deps.pool)) ? 'ok' : 'degraded' } as const
+  },
 })

@@ -1,10 +1,18 @@
 /**
  * Errors render themselves in FastAPI's shapes (`{"detail": ...}`), so that clients written
- * against a FastAPI service keep working. One `onError` turns anything thrown into a
- * response; what the client sees of an unexpected error is only "Internal Server Error".
+ * against a FastAPI service keep working. `toResponse` turns anything thrown into a
+ * response; of an unexpected error the client sees only "Internal Server Error", and the
+ * log gets the rest, with the request id.
  */
-import type { Context } from 'hono'
 import { log } from '../log.ts'
+import type { ValidationProblem } from './problems.ts'
+
+const JSON_TYPE = 'application/json; charset=utf-8'
+
+/** A JSON response with the content type the wire contract names. */
+export function jsonResponse(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'content-type': JSON_TYPE, ...headers } })
+}
 
 export class HttpError extends Error {
   override name = 'HttpError'
@@ -20,32 +28,46 @@ export class HttpError extends Error {
   }
 
   getResponse(): Response {
-    return Response.json({ detail: this.detail }, { status: this.status, headers: this.headers })
+    return jsonResponse({ detail: this.detail }, this.status, { ...this.headers })
   }
 }
 
-/** One problem of a request, as FastAPI reports it inside a 422. */
-export interface ValidationProblem {
-  readonly loc: readonly (string | number)[]
-  readonly msg: string
-  readonly type: string
-  readonly input?: unknown
-}
-
+/** 422 with every problem of the request at once. */
 export class RequestValidationError extends HttpError {
   override name = 'RequestValidationError'
+  readonly problems: readonly ValidationProblem[]
 
   constructor(problems: readonly ValidationProblem[]) {
     super(422, problems)
+    this.problems = problems
   }
 }
 
-export function onError(error: Error, c: Context): Response {
-  if (error instanceof HttpError) return error.getResponse()
-  log('error', 'unhandled error', { method: c.req.method, path: c.req.path, error })
-  return Response.json({ detail: 'Internal Server Error' }, { status: 500 })
+/** The body could not be read at all (broken multipart, bytes that are not UTF-8). */
+export function unreadableBody(): HttpError {
+  return new HttpError(400, 'There was an error parsing the body')
 }
 
 export function notFound(): Response {
-  return Response.json({ detail: 'Not Found' }, { status: 404 })
+  return jsonResponse({ detail: 'Not Found' }, 404)
+}
+
+export function methodNotAllowed(allow: readonly string[]): Response {
+  return jsonResponse({ detail: 'Method Not Allowed' }, 405, { allow: allow.join(', ') })
+}
+
+export function internalServerError(): Response {
+  return jsonResponse({ detail: 'Internal Server Error' }, 500)
+}
+
+/** A handler's result that its route's response schema rejects: our bug, never the client's. */
+export class ResponseValidationError extends Error {
+  override name = 'ResponseValidationError'
+}
+
+/** The response for anything thrown while serving a request. */
+export function toResponse(error: unknown, context: { requestId: string; route: string }): Response {
+  if (error instanceof HttpError) return error.getResponse()
+  log('error', 'unhandled error', { request_id: context.requestId, route: context.route, error })
+  return internalServerError()
 }

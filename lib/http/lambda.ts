@@ -1,40 +1,78 @@
 /**
- * Turns route groups into the handler of one Lambda function. The pool is created when the
- * module loads (Lambda's init phase) and lives as long as the instance; SIGTERM, which
- * Lambda sends before it stops an instance, closes it.
+ * Turns routes into the handler of one Lambda function. `lambdaFunction()` is awaited at
+ * module level, so the lifespans start during Lambda's init phase, before the first
+ * request, and a failed startup fails the instance there, once, with one log line. SIGTERM,
+ * which Lambda sends before it stops an instance, runs the shutdown. Background tasks are
+ * awaited before the handler returns: a frozen instance would not run them.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda'
-import type { Hono } from 'hono'
+import { Hono } from 'hono'
 import { handle } from 'hono/aws-lambda'
-import { readFunctionConfig, type Env } from '../config.ts'
-import { configureDriver } from '../db/driver.ts'
-import { createPool } from '../db/pool.ts'
-import { createApp, type AppEnv } from './app.ts'
+import type { ExecutionContext } from 'hono'
+import type { Env } from '../config.ts'
+import { log } from '../log.ts'
+import { createApp, type App, type KnownRoute } from './app.ts'
+import type { LambdaBindings } from './pipeline.ts'
+import type { Route } from './route.ts'
 
 /** The handler of an API Gateway HTTP API (payload 2.0) route, in @types/aws-lambda's terms. */
 export type HttpApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>
 
 export interface LambdaFunction {
   readonly handler: HttpApiHandler
-  /** Closes the instance's pool; run on SIGTERM, and by tests. */
+  readonly app: App
+  /** Runs the lifespans' shutdown; on SIGTERM, and by tests. */
   shutdown(): Promise<void>
 }
 
-export async function createLambdaFunction(
-  routes: readonly Hono<AppEnv>[],
-  env: Env = process.env,
-): Promise<LambdaFunction> {
-  const config = readFunctionConfig(env)
-  await configureDriver(config.driver)
-  const pool = createPool({ url: config.databaseUrl })
-  let closed: Promise<void> | undefined
-  const shutdown = () => (closed ??= pool.end())
+export interface LambdaOptions {
+  readonly env?: Env
+  readonly knownRoutes?: readonly KnownRoute[]
+}
+
+/** Collects what the request hands to `waitUntil`, so the handler can wait for it. */
+class InvocationContext implements ExecutionContext {
+  readonly #pending: Promise<unknown>[] = []
+  props: unknown = {}
+
+  waitUntil(promise: Promise<unknown>): void {
+    this.#pending.push(promise)
+  }
+
+  passThroughOnException(): void {}
+
+  async settle(): Promise<void> {
+    while (this.#pending.length > 0) await Promise.allSettled(this.#pending.splice(0))
+  }
+}
+
+export async function lambdaFunction(routes: Route | readonly Route[], options: LambdaOptions = {}): Promise<LambdaFunction> {
+  const list = Array.isArray(routes) ? routes : [routes as Route]
+  const app = createApp({ routes: list, ...options })
+  try {
+    await app.startup()
+  } catch (error) {
+    log('error', 'function failed to start', { routes: list.map((item) => item.key), error })
+    throw error
+  }
+  let stopped: Promise<void> | undefined
+  const shutdown = () => (stopped ??= app.shutdown())
   process.once('SIGTERM', function onSigterm() {
     void shutdown().finally(() => process.exit(0))
   })
-  const honoHandler = handle(createApp({ pool }, routes))
+
+  // hono/aws-lambda turns the event into a Request and the Response into the result; this
+  // Hono's fetch hands each request an execution context to collect background work.
+  const adapter = new Hono<{ Bindings: LambdaBindings }>()
+  adapter.fetch = async (request, env) => {
+    const invocation = new InvocationContext()
+    const response = await app.hono.fetch(request, env, invocation)
+    await invocation.settle()
+    return response
+  }
+  const honoHandler = handle(adapter)
   const handler: HttpApiHandler = (event, context) =>
     // @ts-expect-error hono/aws-lambda declares its own event types, which differ from @types/aws-lambda's in optional fields (`body?`) under exactOptionalPropertyTypes.
     honoHandler(event, context)
-  return { handler, shutdown }
+  return { handler, app, shutdown }
 }

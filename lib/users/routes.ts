@@ -1,24 +1,25 @@
-import { Hono } from 'hono'
 import * as v from 'valibot'
-import type { AppEnv } from '../http/app.ts'
-import { HttpError, RequestValidationError } from '../http/errors.ts'
+import { dbConn } from '../db/database.ts'
+import { HttpError } from '../http/errors.ts'
+import { intParam } from '../http/params.ts'
+import { route } from '../http/route.ts'
 import { findUserById } from './repository.ts'
+import { User } from './schema.ts'
 
-/** A path id as FastAPI's `int` parameter reads it. */
-const UserId = v.pipe(
-  v.string(),
-  v.regex(/^[+-]?\d+$/, 'Input should be a valid integer, unable to parse string as an integer'),
-  v.transform(Number),
-  v.safeInteger('Input should be a valid integer'),
-)
+const NotFound = v.object({ detail: v.string() })
 
-export const getUser = new Hono<AppEnv>().get('/users/:id', async (c) => {
-  const raw = c.req.param('id')
-  const id = v.safeParse(UserId, raw)
-  if (!id.success) {
-    throw new RequestValidationError([{ loc: ['path', 'id'], msg: id.issues[0].message, type: 'int_parsing', input: raw }])
-  }
-  const user = await findUserById(c.var.state.pool, id.output)
-  if (!user) throw new HttpError(404, 'User not found')
-  return c.json(user)
+export const getUser = route({
+  method: 'GET',
+  path: '/users/{id}',
+  summary: 'Read a user',
+  tags: ['users'],
+  params: v.object({ id: intParam() }),
+  dependencies: { db: dbConn },
+  response: User,
+  responses: { 404: { description: 'No user has this id', schema: NotFound } },
+  async handler({ params, deps }) {
+    const user = await findUserById(deps.db, params.id)
+    if (!user) throw new HttpError(404, 'User not found')
+    return user
+  },
 })

@@ -1,25 +1,35 @@
 /**
- * The user entity, one valibot schema from which the row factory and the TypeScript type
- * both come. Parsing a row keeps only the schema's fields, so `password_hash` can never
- * reach a response by accident.
+ * The user entity. `UserRow` is the row factory: it turns a database row into a typed
+ * record (ids as numbers, timestamps as Dates) and rejects a row that is not one. `User` is
+ * the response model: only its fields are sent, so `password_hash` never leaves, and it
+ * writes timestamps as FastAPI does.
  */
 import * as v from 'valibot'
+import { BigIntId } from '../db/columns.ts'
+import { JsonId, Timestamp } from '../http/json-fields.ts'
 
 export const ROLES = ['user', 'admin', 'super_admin'] as const
 export const Role = v.picklist(ROLES)
 export type Role = v.InferOutput<typeof Role>
 
-/** `bigint` ids arrive as strings from the driver; they are sent as JSON numbers. */
-const Id = v.pipe(v.union([v.string(), v.number()]), v.transform(Number), v.safeInteger())
+export const UserRow = v.object({
+  id: BigIntId,
+  username: v.string(),
+  email: v.string(),
+  full_name: v.nullable(v.string()),
+  role: Role,
+  is_active: v.boolean(),
+  created_at: v.date(),
+  updated_at: v.nullable(v.date()),
+})
+export type UserRecord = v.InferOutput<typeof UserRow>
 
-/** ISO 8601 with an explicit UTC offset, as FastAPI writes an aware datetime. */
-const Timestamp = v.pipe(
-  v.date(),
-  v.transform((date) => date.toISOString().replace(/\.000Z$|Z$/, '+00:00')),
-)
+export function userFromRow(row: unknown): UserRecord {
+  return v.parse(UserRow, row)
+}
 
 export const User = v.object({
-  id: Id,
+  id: JsonId,
   username: v.string(),
   email: v.string(),
   full_name: v.nullable(v.string()),
@@ -28,8 +38,3 @@ export const User = v.object({
   created_at: Timestamp,
   updated_at: v.nullable(Timestamp),
 })
-export type User = v.InferOutput<typeof User>
-
-export function userFromRow(row: unknown): User {
-  return v.parse(User, row)
-}

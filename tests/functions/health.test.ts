@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { DevDatabase } from '../../lib/dev/database.ts'
 import { health } from '../../lib/health/routes.ts'
-import { createLambdaFunction, type LambdaFunction } from '../../lib/http/lambda.ts'
+import { lambdaFunction, type LambdaFunction } from '../../lib/http/lambda.ts'
 import { functionEnv, startTestDatabase } from '../support/database.ts'
 import { invoke } from '../support/invoke.ts'
 
@@ -29,9 +29,8 @@ describe('GET /health as a Lambda function', () => {
 
   it('answers 200 {"status":"degraded"} when the database cannot be reached', async () => {
     // Port 1 on loopback: nothing listens there, so every connection is refused.
-    const down = await createLambdaFunction([health], {
-      ...functionEnv(database),
-      DATABASE_URL: 'postgres://postgres@127.0.0.1:1/postgres',
+    const down = await lambdaFunction(health, {
+      env: { ...functionEnv(database), DATABASE_URL: 'postgres://postgres@127.0.0.1:1/postgres' },
     })
     try {
       const response = await invoke(down.handler, { method: 'GET', route: '/health', path: '/health' })

@@ -4,6 +4,7 @@
  * local WebSocket proxy, with the migrations applied.
  */
 import { openDevDatabase, type DevDatabase } from '../../lib/dev/database.ts'
+export { functionEnv } from '../../lib/dev/database.ts'
 import { migrate } from '../../lib/db/migrate.ts'
 
 export const externalUrl: string | undefined = process.env.DATABASE_URL || undefined
@@ -14,12 +15,6 @@ export async function startTestDatabase(): Promise<DevDatabase> {
   return database
 }
 
-/** The environment a deployed function would be given to reach this database. */
-export function functionEnv(database: DevDatabase): Record<string, string> {
-  return database.driver.mode === 'local'
-    ? { DATABASE_URL: database.url, DATABASE_WS_PROXY: database.driver.wsProxy }
-    : { DATABASE_URL: database.url }
-}
 
 /** A name no other test run has used, for rows that must not collide on a shared server. */
 export function uniqueName(prefix: string): string {
