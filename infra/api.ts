@@ -3,7 +3,9 @@
  * through `Resource` (see lib/config.ts). Set them once per stage:
  *   npx sst secret set DatabaseUrl 'postgres://…neon.tech/db?sslmode=require' --stage production
  */
-import { MANIFEST } from '../lib/manifest'
+import { DEFAULT_ENTRY, MANIFEST } from '../lib/manifest'
+
+const handlerOf = (entry: string) => entry.replace(/\.ts$/, '.handler')
 
 export function createApi() {
   const databaseUrl = new sst.Secret('DatabaseUrl')
@@ -11,7 +13,7 @@ export function createApi() {
   const api = new sst.aws.ApiGatewayV2('Api')
   for (const route of MANIFEST) {
     api.route(`${route.method} ${route.path}`, {
-      handler: route.entry.replace(/\.ts$/, '.handler'),
+      handler: handlerOf(route.entry),
       // Lambda's current Node.js runtime: it has a global WebSocket for the Neon driver.
       runtime: 'nodejs22.x',
       // Graviton: cheaper per GB-second than x86_64, and no native modules to rebuild.
@@ -24,5 +26,8 @@ export function createApi() {
       link: [databaseUrl],
     })
   }
+  // Whatever no route takes: FastAPI's 404, or 405 with Allow (API Gateway's own 404 is not
+  // in the contract's shape).
+  api.route('$default', { handler: handlerOf(DEFAULT_ENTRY), runtime: 'nodejs22.x', architecture: 'arm64', memory: '128 MB' })
   return api
 }

@@ -16,3 +16,6 @@ export const MANIFEST = [
 ] as const satisfies readonly ManifestEntry[]
 
 export type FunctionEntry = (typeof MANIFEST)[number]['entry']
+
+/** The function behind API Gateway's `$default` route: FastAPI's 404 and 405 for the rest. */
+export const DEFAULT_ENTRY = 'functions/default/any.ts'

@@ -6,7 +6,7 @@
 import { gzipSync } from 'node:zlib'
 import { readFileSync } from 'node:fs'
 import { build } from 'esbuild'
-import { MANIFEST } from '../manifest.ts'
+import { DEFAULT_ENTRY, MANIFEST } from '../manifest.ts'
 import { fail } from './cli.ts'
 
 export const OUT_DIR = 'dist'
@@ -19,7 +19,7 @@ export interface BundleSize {
 }
 
 export async function buildFunctions(outdir = OUT_DIR): Promise<BundleSize[]> {
-  const entries = [...new Set(MANIFEST.map((route) => route.entry))]
+  const entries = [...new Set([...MANIFEST.map((route) => route.entry), DEFAULT_ENTRY])]
   const result = await build({
     entryPoints: entries,
     outbase: '.',

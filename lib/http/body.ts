@@ -18,7 +18,7 @@ export type BodySpec =
   | { readonly kind: 'bytes'; readonly types: readonly string[]; readonly maxBytes: number }
 
 export interface RawBody {
-  readonly bytes: Uint8Array
+  readonly bytes: Uint8Array<ArrayBuffer>
   readonly contentType: string
 }
 

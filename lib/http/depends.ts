@@ -179,8 +179,13 @@ export class DependencySolver {
     for (let next = this.#teardowns.pop(); next !== undefined; next = this.#teardowns.pop()) {
       const { name, generator } = next
       try {
-        const step = error === undefined ? await generator.return(undefined) : await generator.throw(error)
-        if (!step.done) await generator.return(undefined)
+        // Resume after the `yield`, as Python resumes a generator dependency: the code after
+        // it runs, not only its `finally`.
+        const step = error === undefined ? await generator.next() : await generator.throw(error)
+        if (!step.done) {
+          await generator.return(undefined)
+          throw new Error(`dependency "${name}" yielded more than once`)
+        }
       } catch (thrown) {
         // The handler's own error coming back out is expected; anything else is a teardown failure.
         if (thrown !== error) log('error', 'dependency teardown failed', { request_id: this.#scope.requestId, dependency: name, error: thrown })

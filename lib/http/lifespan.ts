@@ -60,7 +60,9 @@ export class LifespanRunner {
       const { lifespan: item, generator } = next
       this.#states.delete(item)
       try {
-        await generator.return(undefined)
+        // Resume after the `yield`, so the shutdown code runs (not only a `finally`).
+        const step = await generator.next()
+        if (!step.done) await generator.return(undefined)
       } catch (error) {
         log('error', 'lifespan shutdown failed', { lifespan: item.name, error })
       }

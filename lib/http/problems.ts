@@ -32,7 +32,10 @@ function plural(n: unknown, word: string): string {
 
 /** `"user" | "admin"` (valibot's expectation) as pydantic's `'user' or 'admin'`. */
 function literalChoices(expected: string | null): string {
-  const options = (expected ?? '').split(' | ').map((option) => `'${option.replace(/^"|"$/g, '')}'`)
+  const options = (expected ?? '')
+    .replace(/^\((.*)\)$/, '$1')
+    .split(' | ')
+    .map((option) => `'${option.replace(/^"|"$/g, '')}'`)
   return options.length <= 1 ? options.join('') : `${options.slice(0, -1).join(', ')} or ${options.at(-1)}`
 }
 

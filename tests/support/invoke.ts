@@ -5,6 +5,9 @@ export interface Invocation {
   readonly status: number
   readonly headers: Record<string, string>
   readonly body: string
+  /** The body's bytes (decoded from base64 when the result says so). */
+  readonly bytes: Buffer
+  readonly isBase64Encoded: boolean
   json(): unknown
 }
 
@@ -14,6 +17,14 @@ export async function invoke(handler: HttpApiHandler, options: EventOptions): Pr
   const headers: Record<string, string> = {}
   for (const [name, value] of Object.entries(result.headers ?? {})) headers[name.toLowerCase()] = String(value)
   const raw = result.body ?? ''
-  const body = result.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw
-  return { status: result.statusCode ?? 200, headers, body, json: () => JSON.parse(body) }
+  const bytes = result.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8')
+  const body = bytes.toString('utf8')
+  return {
+    status: result.statusCode ?? 200,
+    headers,
+    body,
+    bytes,
+    isBase64Encoded: result.isBase64Encoded ?? false,
+    json: () => JSON.parse(body),
+  }
 }
