@@ -13,7 +13,15 @@ export interface ManifestEntry {
 export const MANIFEST = [
   { method: 'GET', path: '/health', entry: 'functions/health/get.ts' },
   { method: 'GET', path: '/users/{id}', entry: 'functions/users/get.ts' },
+  { method: 'GET', path: '/openapi.json', entry: 'functions/docs/openapi.ts' },
+  { method: 'GET', path: '/docs', entry: 'functions/docs/page.ts' },
 ] as const satisfies readonly ManifestEntry[]
+
+export const API_INFO = {
+  title: 'Users API',
+  version: '0.1.0',
+  description: 'The example service of hono-lambda-neon-toolkit: FastAPI-compatible on the wire.',
+} as const
 
 export type FunctionEntry = (typeof MANIFEST)[number]['entry']
 

@@ -2,14 +2,19 @@
  * The manifest joined to the code of each route: the dev server mounts them all in one app,
  * and the docs describe them all. A manifest entry without route code here is a type error.
  */
+import { docsRoutes } from './docs/routes.ts'
 import { health } from './health/routes.ts'
 import type { Route } from './http/route.ts'
-import { MANIFEST, type FunctionEntry, type ManifestEntry } from './manifest.ts'
+import { API_INFO, MANIFEST, type FunctionEntry, type ManifestEntry } from './manifest.ts'
 import { getUser } from './users/routes.ts'
+
+export const docs = docsRoutes(() => ROUTES.map((entry) => entry.route).filter((item) => item !== docs.openapi && item !== docs.docs), API_INFO)
 
 const ROUTE_CODE: Record<FunctionEntry, Route> = {
   'functions/health/get.ts': health,
   'functions/users/get.ts': getUser,
+  'functions/docs/openapi.ts': docs.openapi,
+  'functions/docs/page.ts': docs.docs,
 }
 
 export interface RouteEntry extends ManifestEntry {

@@ -8,17 +8,22 @@ import { namedCheck } from './problems.ts'
 
 const isIntegerText = (text: string) => /^\s*[+-]?\d+\s*$/.test(text) && Number.isSafeInteger(Number(text))
 
+/** How the OpenAPI document describes a value (its wire form, not its text form). */
+export function describedAs<TInput>(jsonSchema: Readonly<Record<string, unknown>>) {
+  return v.metadata<TInput, { readonly jsonSchema: Readonly<Record<string, unknown>> }>({ jsonSchema })
+}
+
 /** An integer written in text; `min` and `max` bound it (pydantic's `ge` and `le`). */
 export function intParam(bounds: { min?: number; max?: number } = {}) {
-  const base = v.pipe(
+  const { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = bounds
+  return v.pipe(
     v.string(),
     namedCheck('int_parsing', 'Input should be a valid integer, unable to parse string as an integer', isIntegerText),
     v.transform(Number),
+    v.minValue(min),
+    v.maxValue(max),
+    describedAs<number>({ type: 'integer', ...(bounds.min === undefined ? {} : { minimum: min }), ...(bounds.max === undefined ? {} : { maximum: max }) }),
   )
-  if (bounds.min !== undefined && bounds.max !== undefined) return v.pipe(base, v.minValue(bounds.min), v.maxValue(bounds.max))
-  if (bounds.min !== undefined) return v.pipe(base, v.minValue(bounds.min))
-  if (bounds.max !== undefined) return v.pipe(base, v.maxValue(bounds.max))
-  return base
 }
 
 const TRUE = new Set(['1', 'true', 't', 'yes', 'y', 'on'])
@@ -31,5 +36,6 @@ export function boolParam() {
     v.string(),
     namedCheck('bool_parsing', 'Input should be a valid boolean, unable to interpret input', isBooleanText),
     v.transform((text) => TRUE.has(text.toLowerCase())),
+    describedAs<boolean>({ type: 'boolean' }),
   )
 }

@@ -1,0 +1,4 @@
+import { lambdaFunction } from '../../lib/http/lambda.ts'
+import { docs } from '../../lib/routes.ts'
+
+export const { handler, shutdown, app } = await lambdaFunction(docs.docs)
