@@ -36,3 +36,8 @@ export function log(level: LogLevel, message: string, fields: LogFields = {}): v
   for (const key in fields) entry[key] = serialize(fields[key])
   sink(level, JSON.stringify(entry))
 }
+
+/** Writes a line already formatted as a log entry (a hot path's own formatter). */
+export function writeLogLine(level: LogLevel, line: string): void {
+  sink(level, line)
+}

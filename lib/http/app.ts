@@ -3,12 +3,12 @@
  * what no route serves (404, or 405 with `Allow` when the path exists for other methods),
  * a request id on every response and one structured log line per request.
  */
-import { Hono } from 'hono'
+import { Hono, type Context } from 'hono'
 import type { Env } from '../config.ts'
 import { analyze, type Dependency } from './depends.ts'
 import { methodNotAllowed, notFound, toResponse } from './errors.ts'
 import { LifespanRunner } from './lifespan.ts'
-import { logRequest, routeHandler, type AppEnv, type ServeContext } from './pipeline.ts'
+import { logRequest, routeHandler, type AppEnv, type RequestMeta, type ServeContext } from './pipeline.ts'
 import type { HttpMethod, Route } from './route.ts'
 
 export type { AppEnv }
@@ -81,37 +81,49 @@ export function createApp(options: AppOptions): App {
     },
   }
 
+  /**
+   * Wraps every handler (rather than a middleware, which would cost Hono's fast path for a
+   * single matched handler): a request id, the response header, one log line.
+   */
+  const observe = (route: string | null, serve: (c: Context<AppEnv>, meta: RequestMeta) => Response | Promise<Response>) =>
+    async function observed(c: Context<AppEnv>): Promise<Response> {
+      const startedAt = performance.now()
+      const cold = served++ === 0
+      const incoming = c.req.header('x-request-id')
+      const requestId =
+        incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : (c.env?.requestContext?.requestId ?? crypto.randomUUID())
+      let response: Response
+      try {
+        // `serve` puts the request id on the response itself.
+        response = await serve(c, { requestId, startedAt })
+      } catch (error) {
+        response = toResponse(error, { requestId, route: route ?? c.req.path })
+        response.headers.set('x-request-id', requestId)
+      }
+      logRequest({
+        requestId,
+        awsRequestId: c.env?.lambdaContext?.awsRequestId,
+        method: c.req.method,
+        route,
+        path: c.req.path,
+        status: response.status,
+        durationMs: Math.round((performance.now() - startedAt) * 100) / 100,
+        cold,
+      })
+      return response
+    }
+
   const hono = new Hono<AppEnv>()
-  hono.use(async function observe(c, next) {
-    const startedAt = performance.now()
-    const cold = served++ === 0
-    const incoming = c.req.header('x-request-id')
-    const requestId =
-      incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : (c.env?.requestContext?.requestId ?? crypto.randomUUID())
-    c.set('requestId', requestId)
-    c.set('startedAt', startedAt)
-    await next()
-    c.res.headers.set('x-request-id', requestId)
-    logRequest({
-      request_id: requestId,
-      aws_request_id: c.env?.lambdaContext?.awsRequestId,
-      method: c.req.method,
-      route: c.get('route') ?? null,
-      path: c.req.path,
-      status: c.res.status,
-      duration_ms: Math.round((performance.now() - startedAt) * 100) / 100,
-      cold,
-    })
-  })
-  for (const item of routes) hono.on(item.method, item.honoPath, routeHandler(item, serveContext))
-  hono.notFound(function noRoute(c) {
-    const path = c.req.path
-    const allow = known.filter((item) => item.match.test(path)).map((item) => item.method)
-    return allow.length === 0 ? notFound() : methodNotAllowed([...new Set(allow)].sort())
-  })
-  hono.onError(function lastResort(error, c) {
-    return toResponse(error, { requestId: c.get('requestId'), route: c.get('route') ?? c.req.path })
-  })
+  for (const item of routes) hono.on(item.method, item.honoPath, observe(item.key, routeHandler(item, serveContext)))
+  hono.notFound(
+    observe(null, function noRoute(c, { requestId }) {
+      const path = c.req.path
+      const allow = known.filter((item) => item.match.test(path)).map((item) => item.method)
+      const response = allow.length === 0 ? notFound() : methodNotAllowed([...new Set(allow)].sort())
+      response.headers.set('x-request-id', requestId)
+      return response
+    }),
+  )
 
   const needed = new Set(routes.flatMap((item) => [...item.lifespans]))
   return {

@@ -174,6 +174,10 @@ export class DependencySolver {
     return step.value
   }
 
+  get hasTeardowns(): boolean {
+    return this.#teardowns.length > 0
+  }
+
   /** Runs teardowns in reverse order of setup; `error` is what the handler threw, if anything. */
   async teardown(error?: unknown): Promise<void> {
     for (let next = this.#teardowns.pop(); next !== undefined; next = this.#teardowns.pop()) {

@@ -10,8 +10,10 @@ import type { ValidationProblem } from './problems.ts'
 const JSON_TYPE = 'application/json; charset=utf-8'
 
 /** A JSON response with the content type the wire contract names. */
-export function jsonResponse(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), { status, headers: { 'content-type': JSON_TYPE, ...headers } })
+export function jsonResponse(body: unknown, status = 200, headers?: Record<string, string>): Response {
+  const response = new Response(JSON.stringify(body), { status, headers: { 'content-type': JSON_TYPE } })
+  if (headers !== undefined) for (const name in headers) response.headers.set(name, headers[name] as string)
+  return response
 }
 
 export class HttpError extends Error {
@@ -28,7 +30,7 @@ export class HttpError extends Error {
   }
 
   getResponse(): Response {
-    return jsonResponse({ detail: this.detail }, this.status, { ...this.headers })
+    return jsonResponse({ detail: this.detail }, this.status, this.headers)
   }
 }
 

@@ -30,20 +30,20 @@ export interface LambdaOptions {
   readonly knownRoutes?: readonly KnownRoute[]
 }
 
-/** Collects what the request hands to `waitUntil`, so the handler can wait for it. */
+/**
+ * Background work of the invocations in flight, keyed by their Lambda context: the pipeline
+ * hands work to the execution context, and the handler waits for it before returning (a
+ * frozen instance would not run it).
+ */
 class InvocationContext implements ExecutionContext {
-  readonly #pending: Promise<unknown>[] = []
+  readonly pending: Promise<unknown>[] = []
   props: unknown = {}
 
   waitUntil(promise: Promise<unknown>): void {
-    this.#pending.push(promise)
+    this.pending.push(promise)
   }
 
   passThroughOnException(): void {}
-
-  async settle(): Promise<void> {
-    while (this.#pending.length > 0) await Promise.allSettled(this.#pending.splice(0))
-  }
 }
 
 export async function lambdaFunction(routes: Route | readonly Route[], options: LambdaOptions = {}): Promise<LambdaFunction> {
@@ -62,17 +62,27 @@ export async function lambdaFunction(routes: Route | readonly Route[], options: 
   })
 
   // hono/aws-lambda turns the event into a Request and the Response into the result; this
-  // Hono's fetch hands each request an execution context to collect background work.
+  // Hono's fetch gives each request an execution context, found again by its Lambda context.
+  const invocations = new WeakMap<object, InvocationContext>()
   const adapter = new Hono<{ Bindings: LambdaBindings }>()
-  adapter.fetch = async (request, env) => {
+  adapter.fetch = (request, env) => {
     const invocation = new InvocationContext()
-    const response = await app.hono.fetch(request, env, invocation)
-    await invocation.settle()
-    return response
+    const key = (env as LambdaBindings | undefined)?.lambdaContext
+    if (key !== undefined) invocations.set(key, invocation)
+    return app.hono.fetch(request, env, invocation)
   }
   const honoHandler = handle(adapter)
-  const handler: HttpApiHandler = (event, context) =>
-    // @ts-expect-error hono/aws-lambda declares its own event types, which differ from @types/aws-lambda's in optional fields (`body?`) under exactOptionalPropertyTypes.
-    honoHandler(event, context)
+  // hono/aws-lambda declares its own event and result types, which differ from @types/aws-lambda's
+  // in optional fields (`body?`) under exactOptionalPropertyTypes; the shapes are the same.
+  const invoke = honoHandler as unknown as HttpApiHandler
+  const handler: HttpApiHandler = async (event, context) => {
+    const result = await invoke(event, context)
+    const pending = invocations.get(context)?.pending
+    if (pending !== undefined) {
+      invocations.delete(context)
+      while (pending.length > 0) await Promise.allSettled(pending.splice(0))
+    }
+    return result
+  }
   return { handler, app, shutdown }
 }

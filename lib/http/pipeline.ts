@@ -7,12 +7,12 @@
  */
 import type { Context } from 'hono'
 import * as v from 'valibot'
-import { log } from '../log.ts'
+import { writeLogLine } from '../log.ts'
 import { readBody } from './body.ts'
 import { BackgroundTasks } from './background.ts'
 import { DependencySolver, type Overrides, type RequestScope } from './depends.ts'
-import { jsonResponse, RequestValidationError, ResponseValidationError, toResponse } from './errors.ts'
-import type { LifespanRunner } from './lifespan.ts'
+import { RequestValidationError, ResponseValidationError, toResponse } from './errors.ts'
+import type { Lifespan, LifespanRunner } from './lifespan.ts'
 import { problemsFromIssues, type Location, type ValidationProblem } from './problems.ts'
 import type { Route } from './route.ts'
 
@@ -24,7 +24,12 @@ export interface LambdaBindings {
 
 export interface AppEnv {
   Bindings: LambdaBindings
-  Variables: { requestId: string; route: string; startedAt: number }
+}
+
+/** What the app knows of a request before a route serves it. */
+export interface RequestMeta {
+  readonly requestId: string
+  readonly startedAt: number
 }
 
 /** What the app gives every route it serves. */
@@ -65,16 +70,23 @@ function headersOf(schema: v.GenericSchema, headers: Headers): Record<string, st
   return picked
 }
 
-function serialize(route: Route, result: unknown): Response {
-  if (result instanceof Response) return result
-  if (route.status === 204 || route.status === 304) return new Response(null, { status: route.status })
-  if (route.response === undefined) return jsonResponse(result, route.status)
+const JSON_TYPE = 'application/json; charset=utf-8'
+
+/** The handler's result as a response; the request id goes in as it is made (setting a header afterwards costs more). */
+function serialize(route: Route, result: unknown, requestId: string): Response {
+  if (result instanceof Response) {
+    result.headers.set('x-request-id', requestId)
+    return result
+  }
+  if (route.status === 204 || route.status === 304) return new Response(null, { status: route.status, headers: { 'x-request-id': requestId } })
+  const json = (body: unknown) => new Response(JSON.stringify(body), { status: route.status, headers: { 'content-type': JSON_TYPE, 'x-request-id': requestId } })
+  if (route.response === undefined) return json(result)
   const parsed = v.safeParse(route.response, result)
   if (!parsed.success) {
     const where = parsed.issues.map((issue) => `${v.getDotPath(issue) ?? '(root)'}: ${issue.message}`).join('; ')
     throw new ResponseValidationError(`response of ${route.key} does not match its schema: ${where}`)
   }
-  return jsonResponse(parsed.output, route.status)
+  return json(parsed.output)
 }
 
 function executionContextOf(c: Context): { waitUntil(promise: Promise<unknown>): void } | undefined {
@@ -85,28 +97,79 @@ function executionContextOf(c: Context): { waitUntil(promise: Promise<unknown>):
   }
 }
 
+/** The per-request view handed to dependencies and handlers; parts are made on first use. */
+class Scope implements RequestScope {
+  readonly request: Request
+  readonly requestId: string
+  readonly #app: ServeContext
+  readonly #lambda: LambdaBindings['lambdaContext']
+  readonly #deadline: number
+  #background: BackgroundTasks | undefined
+  #responseHeaders: Headers | undefined
+
+  constructor(c: Context<AppEnv>, meta: RequestMeta, app: ServeContext) {
+    this.request = c.req.raw
+    this.requestId = meta.requestId
+    this.#app = app
+    this.#lambda = c.env?.lambdaContext
+    this.#deadline = meta.startedAt + app.deadlineMs
+  }
+
+  get background(): BackgroundTasks {
+    return (this.#background ??= new BackgroundTasks())
+  }
+
+  get responseHeaders(): Headers {
+    return (this.#responseHeaders ??= new Headers())
+  }
+
+  get pendingBackground(): BackgroundTasks | undefined {
+    return this.#background
+  }
+
+  get addedHeaders(): Headers | undefined {
+    return this.#responseHeaders
+  }
+
+  state<S>(lifespan: Lifespan<S>): S {
+    return this.#app.lifespans.state(lifespan)
+  }
+
+  remainingMs(): number {
+    return this.#lambda ? this.#lambda.getRemainingTimeInMillis() : Math.max(0, this.#deadline - performance.now())
+  }
+}
+
+function entryNames(schema: v.GenericSchema | undefined): string[] | undefined {
+  const entries = (schema as { entries?: Record<string, unknown> } | undefined)?.entries
+  return entries ? Object.keys(entries) : undefined
+}
+
+/** Path parameters by name (Hono decodes each on its own), or all of them for a non-object schema. */
+function paramsOf(c: Context, names: readonly string[] | undefined): Record<string, string> {
+  if (names === undefined) return c.req.param()
+  const params: Record<string, string> = {}
+  for (const name of names) {
+    const value = c.req.param(name)
+    if (value !== undefined) params[name] = value
+  }
+  return params
+}
+
 export function routeHandler(route: Route, app: ServeContext) {
-  return async function serveRoute(c: Context<AppEnv>): Promise<Response> {
-    c.set('route', route.key)
-    const requestId = c.get('requestId')
-    const lambda = c.env?.lambdaContext
-    const deadline = c.get('startedAt') + app.deadlineMs
-    const scope: RequestScope = {
-      request: c.req.raw,
-      requestId,
-      background: new BackgroundTasks(),
-      responseHeaders: new Headers(),
-      state: (lifespan) => app.lifespans.state(lifespan),
-      remainingMs: lambda ? () => lambda.getRemainingTimeInMillis() : () => Math.max(0, deadline - performance.now()),
-    }
-    const solver = new DependencySolver(scope, app.overrides)
+  const hasDependencies = Object.keys(route.dependencies).length > 0
+  const paramNames = entryNames(route.params)
+  return async function serveRoute(c: Context<AppEnv>, meta: RequestMeta): Promise<Response> {
+    const requestId = meta.requestId
+    const scope = new Scope(c, meta, app)
+    const solver = hasDependencies ? new DependencySolver(scope, app.overrides) : undefined
     let response: Response
     let failure: unknown
     try {
       const body = route.body === undefined ? undefined : await readBody(c.req.raw, route.body)
-      const deps = await solver.resolveAll(route.dependencies)
+      const deps = solver === undefined ? {} : await solver.resolveAll(route.dependencies)
       const problems: ValidationProblem[] = []
-      const params = validate('path', route.params, c.req.param(), problems)
+      const params = validate('path', route.params, route.params && paramsOf(c, paramNames), problems)
       const query = validate('query', route.query, route.query && queryOf(c.req.url), problems)
       const headers = validate('header', route.headers, route.headers && headersOf(route.headers, c.req.raw.headers), problems)
       let bodyValue: unknown = body
@@ -120,16 +183,18 @@ export function routeHandler(route: Route, app: ServeContext) {
       }
       if (problems.length > 0) throw new RequestValidationError(problems)
       const result = await route.handler({ params, query, headers, body: bodyValue, deps, scope })
-      response = serialize(route, result)
+      response = serialize(route, result, requestId)
     } catch (error) {
       failure = error
       response = toResponse(error, { requestId, route: route.key })
+      response.headers.set('x-request-id', requestId)
     }
-    await solver.teardown(failure)
-    scope.responseHeaders.forEach((value, name) => response.headers.set(name, value))
-    if (scope.background.size > 0) {
+    if (solver?.hasTeardowns) await solver.teardown(failure)
+    scope.addedHeaders?.forEach((value, name) => response.headers.set(name, value))
+    const background = scope.pendingBackground
+    if (background !== undefined && background.size > 0) {
       // Starts once the response exists; Lambda's adapter waits for it before returning.
-      const work = Promise.resolve().then(() => scope.background.run(requestId))
+      const work = Promise.resolve().then(() => background.run(requestId))
       const runtime = executionContextOf(c)
       if (runtime) runtime.waitUntil(work)
       else app.detach(work)
@@ -138,6 +203,41 @@ export function routeHandler(route: Route, app: ServeContext) {
   }
 }
 
-export function logRequest(fields: Record<string, unknown>): void {
-  log('info', 'request', fields)
+export interface RequestLine {
+  readonly requestId: string
+  readonly awsRequestId: string | undefined
+  readonly method: string
+  readonly route: string | null
+  readonly path: string
+  readonly status: number
+  readonly durationMs: number
+  readonly cold: boolean
+}
+
+/**
+ * The one line per request, written field by field: it is on every request's path, and a
+ * generic `log()` call costs several times more.
+ */
+let clockMs = 0
+let clockIso = ''
+
+/** The current time in ISO 8601, formatted at most once a millisecond. */
+function isoNow(): string {
+  const now = Date.now()
+  if (now !== clockMs) {
+    clockMs = now
+    clockIso = new Date(now).toISOString()
+  }
+  return clockIso
+}
+
+export function logRequest(line: RequestLine): void {
+  writeLogLine(
+    'info',
+    `{"level":"info","time":"${isoNow()}","message":"request","request_id":${JSON.stringify(line.requestId)}${
+      line.awsRequestId === undefined ? '' : `,"aws_request_id":${JSON.stringify(line.awsRequestId)}`
+    },"method":${JSON.stringify(line.method)},"route":${line.route === null ? 'null' : JSON.stringify(line.route)},"path":${JSON.stringify(
+      line.path,
+    )},"status":${line.status},"duration_ms":${line.durationMs},"cold":${line.cold}}`,
+  )
 }
