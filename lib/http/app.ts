@@ -3,12 +3,14 @@
  * what no route serves (404, or 405 with `Allow` when the path exists for other methods),
  * a request id on every response and one structured log line per request.
  */
-import { Hono, type Context } from 'hono'
+import { Hono } from 'hono'
 import type { Env } from '../config.ts'
 import { analyze, type Dependency } from './depends.ts'
-import { methodNotAllowed, notFound, toResponse } from './errors.ts'
+import { methodNotAllowed, notFound, toReply } from './errors.ts'
+import { fromHono, type AppEnv } from './incoming.ts'
 import { LifespanRunner } from './lifespan.ts'
-import { logRequest, routeHandler, type AppEnv, type RequestMeta, type ServeContext } from './pipeline.ts'
+import { logRequest, routeServer, type IncomingRequest, type RequestMeta, type RouteServer, type ServeContext } from './pipeline.ts'
+import { setHeader, toWebResponse, type Outcome } from './reply.ts'
 import type { HttpMethod, Route } from './route.ts'
 
 export type { AppEnv }
@@ -52,8 +54,13 @@ export interface App {
   startup(): Promise<void>
   /** Waits for detached background work, then runs the lifespans' shutdown. */
   shutdown(): Promise<void>
-  /** Whether this instance has served a request yet (the first one is its cold start). */
+  /** How many requests this instance has served (the first one was its cold start). */
   readonly served: number
+  /**
+   * Serves a request of one of this app's routes, named by its key (`GET /users/{id}`), without
+   * Hono's routing; undefined when the key is not one of them.
+   */
+  dispatch(routeKey: string, incoming: IncomingRequest): Promise<Outcome> | undefined
 }
 
 const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/
@@ -81,49 +88,56 @@ export function createApp(options: AppOptions): App {
     },
   }
 
-  /**
-   * Wraps every handler (rather than a middleware, which would cost Hono's fast path for a
-   * single matched handler): a request id, the response header, one log line.
-   */
-  const observe = (route: string | null, serve: (c: Context<AppEnv>, meta: RequestMeta) => Response | Promise<Response>) =>
-    async function observed(c: Context<AppEnv>): Promise<Response> {
-      const startedAt = performance.now()
-      const cold = served++ === 0
-      const incoming = c.req.header('x-request-id')
-      const requestId =
-        incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : (c.env?.requestContext?.requestId ?? crypto.randomUUID())
-      let response: Response
-      try {
-        // `serve` puts the request id on the response itself.
-        response = await serve(c, { requestId, startedAt })
-      } catch (error) {
-        response = toResponse(error, { requestId, route: route ?? c.req.path })
-        response.headers.set('x-request-id', requestId)
-      }
-      logRequest({
-        requestId,
-        awsRequestId: c.env?.lambdaContext?.awsRequestId,
-        method: c.req.method,
-        route,
-        path: c.req.path,
-        status: response.status,
-        durationMs: Math.round((performance.now() - startedAt) * 100) / 100,
-        cold,
-      })
-      return response
+  /** A request id, one log line, and a reply for anything thrown, around every request. */
+  async function observe(route: string | null, incoming: IncomingRequest, serve: (meta: RequestMeta) => Outcome | Promise<Outcome>) {
+    const startedAt = performance.now()
+    const cold = served++ === 0
+    const given = incoming.header('x-request-id')
+    const requestId = given !== undefined && REQUEST_ID.test(given) ? given : (incoming.gatewayRequestId ?? crypto.randomUUID())
+    let outcome: Outcome
+    try {
+      // `serve` puts the request id on what it returns.
+      outcome = await serve({ requestId, startedAt })
+    } catch (error) {
+      outcome = toReply(error, { requestId, route: route ?? incoming.path })
+      setHeader(outcome, 'x-request-id', requestId)
     }
+    logRequest({
+      requestId,
+      awsRequestId: incoming.lambda?.awsRequestId,
+      method: incoming.method,
+      route,
+      path: incoming.path,
+      status: outcome.status,
+      durationMs: Math.round((performance.now() - startedAt) * 100) / 100,
+      cold,
+    })
+    return outcome
+  }
 
+  function noRoute(incoming: IncomingRequest, { requestId }: RequestMeta): Outcome {
+    const allow = known.filter((item) => item.match.test(incoming.path)).map((item) => item.method)
+    const reply = allow.length === 0 ? notFound() : methodNotAllowed([...new Set(allow)].sort())
+    reply.headers['x-request-id'] = requestId
+    return reply
+  }
+
+  const servers = new Map(routes.map((item) => [item.key, routeServer(item, serveContext)]))
   const hono = new Hono<AppEnv>()
-  for (const item of routes) hono.on(item.method, item.honoPath, observe(item.key, routeHandler(item, serveContext)))
-  hono.notFound(
-    observe(null, function noRoute(c, { requestId }) {
-      const path = c.req.path
-      const allow = known.filter((item) => item.match.test(path)).map((item) => item.method)
-      const response = allow.length === 0 ? notFound() : methodNotAllowed([...new Set(allow)].sort())
-      response.headers.set('x-request-id', requestId)
-      return response
-    }),
-  )
+  for (const item of routes) {
+    const server = servers.get(item.key) as RouteServer
+    hono.on(item.method, item.honoPath, async function served(c) {
+      const incoming = fromHono(c)
+      return toWebResponse(await observe(item.key, incoming, (meta) => server(incoming, meta)))
+    })
+  }
+  hono.notFound(async function unrouted(c) {
+    const incoming = fromHono(c)
+    return toWebResponse(await observe(null, incoming, (meta) => noRoute(incoming, meta)))
+  })
+  hono.onError(function lastResort(error, c) {
+    return toWebResponse(toReply(error, { requestId: 'unknown', route: c.req.path }))
+  })
 
   const needed = new Set(routes.flatMap((item) => [...item.lifespans]))
   return {
@@ -137,6 +151,10 @@ export function createApp(options: AppOptions): App {
     },
     get served() {
       return served
+    },
+    dispatch(routeKey, incoming) {
+      const server = servers.get(routeKey)
+      return server === undefined ? undefined : observe(routeKey, incoming, (meta) => server(incoming, meta))
     },
   }
 }

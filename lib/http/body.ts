@@ -43,17 +43,32 @@ function unsupported(expected: readonly string[]): HttpError {
   return new HttpError(415, `Unsupported Media Type: expected ${expected.join(' or ')}`)
 }
 
-async function readBytes(request: Request, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
-  const declared = Number(request.headers.get('content-length') ?? NaN)
+/** Where a body comes from: a web Request, or a Lambda event's (maybe base64) string. */
+export interface BodySource {
+  readonly contentType: string | null
+  readonly contentLength: string | null
+  bytes(): Promise<Uint8Array<ArrayBuffer>>
+}
+
+export function requestBody(request: Request): BodySource {
+  return {
+    contentType: request.headers.get('content-type'),
+    contentLength: request.headers.get('content-length'),
+    bytes: async () => new Uint8Array(await request.arrayBuffer()),
+  }
+}
+
+async function readBytes(source: BodySource, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
+  const declared = Number(source.contentLength ?? NaN)
   if (declared > maxBytes) throw tooLarge(maxBytes)
-  let buffer: ArrayBuffer
+  let bytes: Uint8Array<ArrayBuffer>
   try {
-    buffer = await request.arrayBuffer()
+    bytes = await source.bytes()
   } catch {
     throw unreadableBody()
   }
-  if (buffer.byteLength > maxBytes) throw tooLarge(maxBytes)
-  return new Uint8Array(buffer)
+  if (bytes.byteLength > maxBytes) throw tooLarge(maxBytes)
+  return bytes
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
@@ -96,16 +111,16 @@ async function parseForm(bytes: Uint8Array<ArrayBuffer>, contentType: string, ty
   return fields
 }
 
-export async function readBody(request: Request, spec: BodySpec): Promise<ReadBody> {
-  const contentType = request.headers.get('content-type') ?? ''
+export async function readBody(source: BodySource, spec: BodySpec): Promise<ReadBody> {
+  const contentType = source.contentType ?? ''
   const type = mediaType(contentType)
   if (spec.kind === 'bytes') {
     if (!spec.types.includes(type)) throw unsupported(spec.types)
-    return { bytes: await readBytes(request, spec.maxBytes), contentType: type } satisfies RawBody
+    return { bytes: await readBytes(source, spec.maxBytes), contentType: type } satisfies RawBody
   }
   if (spec.kind === 'json' && type !== '' && !isJson(type)) throw unsupported(['application/json'])
   if (spec.kind === 'form' && type !== '' && !FORM_TYPES.includes(type)) throw unsupported(FORM_TYPES)
-  const bytes = await readBytes(request, spec.maxBytes ?? DEFAULT_MAX_BYTES)
+  const bytes = await readBytes(source, spec.maxBytes ?? DEFAULT_MAX_BYTES)
   if (spec.kind === 'json') return bytes.length === 0 ? undefined : parseJson(bytes)
   if (bytes.length === 0) return {}
   // No content type on a form route: there is nothing we can parse the bytes as.

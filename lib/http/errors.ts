@@ -1,20 +1,12 @@
 /**
  * Errors render themselves in FastAPI's shapes (`{"detail": ...}`), so that clients written
- * against a FastAPI service keep working. `toResponse` turns anything thrown into a
- * response; of an unexpected error the client sees only "Internal Server Error", and the
- * log gets the rest, with the request id.
+ * against a FastAPI service keep working. `toReply` turns anything thrown into a reply; of
+ * an unexpected error the client sees only "Internal Server Error", and the log gets the
+ * rest, with the request id.
  */
 import { log } from '../log.ts'
 import type { ValidationProblem } from './problems.ts'
-
-const JSON_TYPE = 'application/json; charset=utf-8'
-
-/** A JSON response with the content type the wire contract names. */
-export function jsonResponse(body: unknown, status = 200, headers?: Record<string, string>): Response {
-  const response = new Response(JSON.stringify(body), { status, headers: { 'content-type': JSON_TYPE } })
-  if (headers !== undefined) for (const name in headers) response.headers.set(name, headers[name] as string)
-  return response
-}
+import { jsonReply, toWebResponse, type Reply } from './reply.ts'
 
 export class HttpError extends Error {
   override name = 'HttpError'
@@ -29,8 +21,12 @@ export class HttpError extends Error {
     this.headers = headers
   }
 
+  getReply(): Reply {
+    return jsonReply({ detail: this.detail }, this.status, this.headers)
+  }
+
   getResponse(): Response {
-    return jsonResponse({ detail: this.detail }, this.status, this.headers)
+    return toWebResponse(this.getReply())
   }
 }
 
@@ -50,16 +46,16 @@ export function unreadableBody(): HttpError {
   return new HttpError(400, 'There was an error parsing the body')
 }
 
-export function notFound(): Response {
-  return jsonResponse({ detail: 'Not Found' }, 404)
+export function notFound(): Reply {
+  return jsonReply({ detail: 'Not Found' }, 404)
 }
 
-export function methodNotAllowed(allow: readonly string[]): Response {
-  return jsonResponse({ detail: 'Method Not Allowed' }, 405, { allow: allow.join(', ') })
+export function methodNotAllowed(allow: readonly string[]): Reply {
+  return jsonReply({ detail: 'Method Not Allowed' }, 405, { allow: allow.join(', ') })
 }
 
-export function internalServerError(): Response {
-  return jsonResponse({ detail: 'Internal Server Error' }, 500)
+export function internalServerError(): Reply {
+  return jsonReply({ detail: 'Internal Server Error' }, 500)
 }
 
 /** A handler's result that its route's response schema rejects: our bug, never the client's. */
@@ -67,9 +63,9 @@ export class ResponseValidationError extends Error {
   override name = 'ResponseValidationError'
 }
 
-/** The response for anything thrown while serving a request. */
-export function toResponse(error: unknown, context: { requestId: string; route: string }): Response {
-  if (error instanceof HttpError) return error.getResponse()
+/** The reply for anything thrown while serving a request. */
+export function toReply(error: unknown, context: { requestId: string; route: string }): Reply {
+  if (error instanceof HttpError) return error.getReply()
   log('error', 'unhandled error', { request_id: context.requestId, route: context.route, error })
   return internalServerError()
 }

@@ -4,26 +4,45 @@
  * response), validate path, query, header and body parameters together (one 422 listing
  * every problem), run the handler, filter its result through the response schema; then tear
  * the dependencies down and hand the background tasks to the runtime.
+ *
+ * The pipeline reads an `IncomingRequest`, which Hono's context (incoming.ts) or a Lambda
+ * event (lambda.ts) provides, and answers with a `Reply` or the handler's own `Response`.
  */
-import type { Context } from 'hono'
 import * as v from 'valibot'
 import { writeLogLine } from '../log.ts'
-import { readBody } from './body.ts'
 import { BackgroundTasks } from './background.ts'
+import { readBody, type BodySource } from './body.ts'
 import { DependencySolver, type Overrides, type RequestScope } from './depends.ts'
-import { RequestValidationError, ResponseValidationError, toResponse } from './errors.ts'
+import { RequestValidationError, ResponseValidationError, toReply } from './errors.ts'
 import type { Lifespan, LifespanRunner } from './lifespan.ts'
 import { problemsFromIssues, type Location, type ValidationProblem } from './problems.ts'
+import { JSON_TYPE, setHeader, type Outcome } from './reply.ts'
 import type { Route } from './route.ts'
 
-/** What the Lambda adapter passes as Hono's env (hono/aws-lambda's bindings). */
-export interface LambdaBindings {
-  readonly lambdaContext?: { getRemainingTimeInMillis(): number; readonly awsRequestId?: string }
-  readonly requestContext?: { readonly requestId?: string }
+/** What Lambda tells a function about the invocation in flight. */
+export interface LambdaInvocation {
+  getRemainingTimeInMillis(): number
+  readonly awsRequestId?: string
 }
 
-export interface AppEnv {
-  Bindings: LambdaBindings
+/** A request as the pipeline reads it, whatever carried it. */
+export interface IncomingRequest {
+  readonly method: string
+  readonly path: string
+  param(name: string): string | undefined
+  allParams(): Record<string, string>
+  /** The query string; a repeated key keeps its last value, as Starlette's QueryParams does. */
+  query(): Record<string, string>
+  header(name: string): string | undefined
+  allHeaders(): Record<string, string>
+  readonly body: BodySource
+  /** The request as a web `Request`, made on first use. */
+  webRequest(): Request
+  readonly lambda: LambdaInvocation | undefined
+  /** API Gateway's id for the request, when it came through API Gateway. */
+  readonly gatewayRequestId: string | undefined
+  /** Hands work to the runtime to finish after the response; false where it cannot. */
+  waitUntil(work: Promise<void>): boolean
 }
 
 /** What the app knows of a request before a route serves it. */
@@ -42,6 +61,13 @@ export interface ServeContext {
   readonly detach: (work: Promise<void>) => void
 }
 
+export function queryFromString(search: string): Record<string, string> {
+  const query: Record<string, string> = {}
+  if (search === '') return query
+  for (const [key, value] of new URLSearchParams(search)) query[key] = value
+  return query
+}
+
 function validate(location: Location, schema: v.GenericSchema | undefined, input: unknown, problems: ValidationProblem[]): unknown {
   if (schema === undefined) return undefined
   const result = v.safeParse(schema, input)
@@ -50,69 +76,59 @@ function validate(location: Location, schema: v.GenericSchema | undefined, input
   return undefined
 }
 
-function queryOf(url: string): Record<string, string> {
-  const query: Record<string, string> = {}
-  const start = url.indexOf('?')
-  if (start === -1) return query
-  // A repeated key keeps its last value, as Starlette's QueryParams does.
-  for (const [key, value] of new URLSearchParams(url.slice(start + 1))) query[key] = value
-  return query
+function entryNames(schema: v.GenericSchema | undefined): string[] | undefined {
+  const entries = (schema as { entries?: Record<string, unknown> } | undefined)?.entries
+  return entries ? Object.keys(entries) : undefined
 }
 
-function headersOf(schema: v.GenericSchema, headers: Headers): Record<string, string> {
+/** The values an object schema names, read one by one; everything for any other schema. */
+function pick(names: readonly string[] | undefined, read: (name: string) => string | undefined, all: () => Record<string, string>) {
+  if (names === undefined) return all()
   const picked: Record<string, string> = {}
-  const entries = (schema as { entries?: Record<string, unknown> }).entries
-  const names = entries ? Object.keys(entries) : [...headers.keys()]
   for (const name of names) {
-    const value = headers.get(name)
-    if (value !== null) picked[name] = value
+    const value = read(name)
+    if (value !== undefined) picked[name] = value
   }
   return picked
 }
 
-const JSON_TYPE = 'application/json; charset=utf-8'
-
-/** The handler's result as a response; the request id goes in as it is made (setting a header afterwards costs more). */
-function serialize(route: Route, result: unknown, requestId: string): Response {
+/** The handler's result as a reply, with the request id put in as it is made. */
+function serialize(route: Route, result: unknown, requestId: string): Outcome {
   if (result instanceof Response) {
     result.headers.set('x-request-id', requestId)
     return result
   }
-  if (route.status === 204 || route.status === 304) return new Response(null, { status: route.status, headers: { 'x-request-id': requestId } })
-  const json = (body: unknown) => new Response(JSON.stringify(body), { status: route.status, headers: { 'content-type': JSON_TYPE, 'x-request-id': requestId } })
-  if (route.response === undefined) return json(result)
-  const parsed = v.safeParse(route.response, result)
-  if (!parsed.success) {
-    const where = parsed.issues.map((issue) => `${v.getDotPath(issue) ?? '(root)'}: ${issue.message}`).join('; ')
-    throw new ResponseValidationError(`response of ${route.key} does not match its schema: ${where}`)
+  if (route.status === 204 || route.status === 304) return { status: route.status, headers: { 'x-request-id': requestId }, body: null }
+  let output = result
+  if (route.response !== undefined) {
+    const parsed = v.safeParse(route.response, result)
+    if (!parsed.success) {
+      const where = parsed.issues.map((issue) => `${v.getDotPath(issue) ?? '(root)'}: ${issue.message}`).join('; ')
+      throw new ResponseValidationError(`response of ${route.key} does not match its schema: ${where}`)
+    }
+    output = parsed.output
   }
-  return json(parsed.output)
-}
-
-function executionContextOf(c: Context): { waitUntil(promise: Promise<unknown>): void } | undefined {
-  try {
-    return c.executionCtx
-  } catch {
-    return undefined // Node's server has none.
-  }
+  return { status: route.status, headers: { 'content-type': JSON_TYPE, 'x-request-id': requestId }, body: JSON.stringify(output) }
 }
 
 /** The per-request view handed to dependencies and handlers; parts are made on first use. */
 class Scope implements RequestScope {
-  readonly request: Request
   readonly requestId: string
+  readonly #incoming: IncomingRequest
   readonly #app: ServeContext
-  readonly #lambda: LambdaBindings['lambdaContext']
   readonly #deadline: number
   #background: BackgroundTasks | undefined
   #responseHeaders: Headers | undefined
 
-  constructor(c: Context<AppEnv>, meta: RequestMeta, app: ServeContext) {
-    this.request = c.req.raw
+  constructor(incoming: IncomingRequest, meta: RequestMeta, app: ServeContext) {
     this.requestId = meta.requestId
+    this.#incoming = incoming
     this.#app = app
-    this.#lambda = c.env?.lambdaContext
     this.#deadline = meta.startedAt + app.deadlineMs
+  }
+
+  get request(): Request {
+    return this.#incoming.webRequest()
   }
 
   get background(): BackgroundTasks {
@@ -136,42 +152,30 @@ class Scope implements RequestScope {
   }
 
   remainingMs(): number {
-    return this.#lambda ? this.#lambda.getRemainingTimeInMillis() : Math.max(0, this.#deadline - performance.now())
+    const lambda = this.#incoming.lambda
+    return lambda ? lambda.getRemainingTimeInMillis() : Math.max(0, this.#deadline - performance.now())
   }
 }
 
-function entryNames(schema: v.GenericSchema | undefined): string[] | undefined {
-  const entries = (schema as { entries?: Record<string, unknown> } | undefined)?.entries
-  return entries ? Object.keys(entries) : undefined
-}
+export type RouteServer = (incoming: IncomingRequest, meta: RequestMeta) => Promise<Outcome>
 
-/** Path parameters by name (Hono decodes each on its own), or all of them for a non-object schema. */
-function paramsOf(c: Context, names: readonly string[] | undefined): Record<string, string> {
-  if (names === undefined) return c.req.param()
-  const params: Record<string, string> = {}
-  for (const name of names) {
-    const value = c.req.param(name)
-    if (value !== undefined) params[name] = value
-  }
-  return params
-}
-
-export function routeHandler(route: Route, app: ServeContext) {
+export function routeServer(route: Route, app: ServeContext): RouteServer {
   const hasDependencies = Object.keys(route.dependencies).length > 0
   const paramNames = entryNames(route.params)
-  return async function serveRoute(c: Context<AppEnv>, meta: RequestMeta): Promise<Response> {
+  const headerNames = entryNames(route.headers)
+  return async function serveRoute(incoming, meta) {
     const requestId = meta.requestId
-    const scope = new Scope(c, meta, app)
+    const scope = new Scope(incoming, meta, app)
     const solver = hasDependencies ? new DependencySolver(scope, app.overrides) : undefined
-    let response: Response
+    let outcome: Outcome
     let failure: unknown
     try {
-      const body = route.body === undefined ? undefined : await readBody(c.req.raw, route.body)
+      const body = route.body === undefined ? undefined : await readBody(incoming.body, route.body)
       const deps = solver === undefined ? {} : await solver.resolveAll(route.dependencies)
       const problems: ValidationProblem[] = []
-      const params = validate('path', route.params, route.params && paramsOf(c, paramNames), problems)
-      const query = validate('query', route.query, route.query && queryOf(c.req.url), problems)
-      const headers = validate('header', route.headers, route.headers && headersOf(route.headers, c.req.raw.headers), problems)
+      const params = route.params && validate('path', route.params, pick(paramNames, (n) => incoming.param(n), () => incoming.allParams()), problems)
+      const query = route.query && validate('query', route.query, incoming.query(), problems)
+      const headers = route.headers && validate('header', route.headers, pick(headerNames, (n) => incoming.header(n), () => incoming.allHeaders()), problems)
       let bodyValue: unknown = body
       if (route.body !== undefined && route.body.kind !== 'bytes') {
         const schema = route.body.schema
@@ -183,23 +187,21 @@ export function routeHandler(route: Route, app: ServeContext) {
       }
       if (problems.length > 0) throw new RequestValidationError(problems)
       const result = await route.handler({ params, query, headers, body: bodyValue, deps, scope })
-      response = serialize(route, result, requestId)
+      outcome = serialize(route, result, requestId)
     } catch (error) {
       failure = error
-      response = toResponse(error, { requestId, route: route.key })
-      response.headers.set('x-request-id', requestId)
+      outcome = toReply(error, { requestId, route: route.key })
+      setHeader(outcome, 'x-request-id', requestId)
     }
     if (solver?.hasTeardowns) await solver.teardown(failure)
-    scope.addedHeaders?.forEach((value, name) => response.headers.set(name, value))
+    scope.addedHeaders?.forEach((value, name) => setHeader(outcome, name, value))
     const background = scope.pendingBackground
     if (background !== undefined && background.size > 0) {
       // Starts once the response exists; Lambda's adapter waits for it before returning.
       const work = Promise.resolve().then(() => background.run(requestId))
-      const runtime = executionContextOf(c)
-      if (runtime) runtime.waitUntil(work)
-      else app.detach(work)
+      if (!incoming.waitUntil(work)) app.detach(work)
     }
-    return response
+    return outcome
   }
 }
 
@@ -214,10 +216,6 @@ export interface RequestLine {
   readonly cold: boolean
 }
 
-/**
- * The one line per request, written field by field: it is on every request's path, and a
- * generic `log()` call costs several times more.
- */
 let clockMs = 0
 let clockIso = ''
 
@@ -231,6 +229,10 @@ function isoNow(): string {
   return clockIso
 }
 
+/**
+ * The one line per request, written field by field: it is on every request's path, and a
+ * generic `log()` call costs several times more.
+ */
 export function logRequest(line: RequestLine): void {
   writeLogLine(
     'info',

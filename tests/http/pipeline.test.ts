@@ -269,3 +269,55 @@ describe('observability', () => {
     assert.ok(missing.headers['x-request-id'])
   })
 })
+
+describe('the Lambda handler and Hono read a request alike', () => {
+  const echo = route({
+    method: 'POST',
+    path: '/echo/{name}',
+    params: v.object({ name: v.string() }),
+    query: v.object({ tag: v.optional(v.string()) }),
+    headers: v.object({ cookie: v.optional(v.string()), 'x-token': v.optional(v.string()) }),
+    body: { kind: 'json', schema: v.object({ n: v.number() }) },
+    handler: async ({ params, query, headers, body, scope }) => ({
+      name: params.name,
+      tag: query.tag ?? null,
+      cookie: headers.cookie ?? null,
+      token: headers['x-token'] ?? null,
+      n: body.n,
+      url: scope.request.url,
+      method: scope.request.method,
+      text: await scope.request.text(),
+    }),
+  })
+
+  it('gives the same input on the direct path (its own routeKey) as through Hono ($default)', async () => {
+    const fn = await serve(echo)
+    const event = (routeKey: string) => {
+      const base = httpApiEvent({
+        method: 'POST',
+        route: '/echo/{name}',
+        path: '/echo/J%C3%BCrgen%20B',
+        query: { tag: 'first' },
+        headers: { 'content-type': 'application/json', 'x-token': 't0k' },
+        body: '{"n": 3}',
+      })
+      return { ...base, rawQueryString: 'tag=first&tag=last', cookies: ['a=1', 'b=2'], routeKey }
+    }
+    const direct = await fn.handler(event('POST /echo/{name}'), lambdaContext())
+    const viaHono = await fn.handler(event('$default'), lambdaContext())
+    assert.equal(direct.statusCode, 200)
+    assert.equal(viaHono.statusCode, 200)
+    const expected = {
+      name: 'Jürgen B',
+      tag: 'last',
+      cookie: 'a=1; b=2',
+      token: 't0k',
+      n: 3,
+      url: 'https://abc123.execute-api.eu-west-1.amazonaws.com/echo/J%C3%BCrgen%20B?tag=first&tag=last',
+      method: 'POST',
+      text: '{"n": 3}',
+    }
+    assert.deepEqual(JSON.parse(direct.body ?? ''), expected)
+    assert.deepEqual(JSON.parse(viaHono.body ?? ''), expected)
+  })
+})

@@ -1,0 +1,28 @@
+/**
+ * A reply not yet turned into a web `Response`. Most answers are JSON the pipeline makes
+ * itself; kept as plain data, the Lambda adapter sends them as they are, and only Hono (or a
+ * handler that returns its own `Response`) pays for building a `Response` object, which on
+ * Node costs more than the rest of a small request.
+ */
+export interface Reply {
+  readonly status: number
+  readonly headers: Record<string, string>
+  readonly body: string | null
+}
+
+export type Outcome = Reply | Response
+
+export const JSON_TYPE = 'application/json; charset=utf-8'
+
+export function jsonReply(body: unknown, status = 200, headers?: Readonly<Record<string, string>>): Reply {
+  return { status, headers: headers === undefined ? { 'content-type': JSON_TYPE } : { 'content-type': JSON_TYPE, ...headers }, body: JSON.stringify(body) }
+}
+
+export function toWebResponse(outcome: Outcome): Response {
+  return outcome instanceof Response ? outcome : new Response(outcome.body, { status: outcome.status, headers: outcome.headers })
+}
+
+export function setHeader(outcome: Outcome, name: string, value: string): void {
+  if (outcome instanceof Response) outcome.headers.set(name, value)
+  else outcome.headers[name] = value
+}
