@@ -76,9 +76,26 @@ const DevSchema = v.object({
   PGLITE_PORT: v.optional(port(0), '0'),
 })
 
+const count = (min: number, max: number) =>
+  v.pipe(
+    v.string(),
+    v.regex(/^\d{1,9}$/, 'must be a whole number'),
+    v.transform(Number),
+    v.minValue(min, `must be from ${min} to ${max}`),
+    v.maxValue(max, `must be from ${min} to ${max}`),
+  )
+
 const FunctionSchema = v.object({
   DATABASE_URL: databaseUrl,
   DATABASE_WS_PROXY: v.optional(wsProxy),
+  DATABASE_POOL_MAX: v.optional(count(1, 100), '2'),
+  DATABASE_CONNECT_TIMEOUT_MS: v.optional(count(100, 60_000), '2000'),
+  DATABASE_QUERY_TIMEOUT_MS: v.optional(count(100, 300_000), '5000'),
+  DATABASE_IDLE_TIMEOUT_MS: v.optional(count(1_000, 3_600_000), '60000'),
+  DATABASE_IDLE_CHECK_MS: v.optional(count(0, 3_600_000), '30000'),
+  DATABASE_RETRY_ATTEMPTS: v.optional(count(1, 10), '4'),
+  DATABASE_BREAKER_THRESHOLD: v.optional(count(1, 1000), '5'),
+  DATABASE_BREAKER_COOLDOWN_MS: v.optional(count(100, 600_000), '5000'),
 })
 
 /** Empty strings count as unset, as they do in most shells' `VAR= cmd`. */
@@ -149,6 +166,15 @@ function readAdmin(parsed: v.InferOutput<typeof DevSchema>, embedded: boolean): 
 export interface FunctionConfig {
   readonly databaseUrl: string
   readonly driver: DriverSettings
+  readonly pool: {
+    readonly max: number
+    readonly connectionTimeoutMillis: number
+    readonly queryTimeoutMillis: number
+    readonly idleTimeoutMillis: number
+    /** A connection idle longer than this is pinged before use (a thawed Lambda's may be dead). */
+    readonly idleCheckMillis: number
+  }
+  readonly resilience: { readonly maxAttempts: number; readonly breakAfter: number; readonly cooldownMs: number }
 }
 
 /** What SST links to a function: `{ DatabaseUrl: { value } }`, or nothing outside SST. */
@@ -174,5 +200,17 @@ export function readFunctionConfig(env: Env, resources: LinkedResources = Resour
   return {
     databaseUrl: parsed.DATABASE_URL,
     driver: parsed.DATABASE_WS_PROXY === undefined ? { mode: 'neon' } : { mode: 'local', wsProxy: parsed.DATABASE_WS_PROXY },
+    pool: {
+      max: parsed.DATABASE_POOL_MAX,
+      connectionTimeoutMillis: parsed.DATABASE_CONNECT_TIMEOUT_MS,
+      queryTimeoutMillis: parsed.DATABASE_QUERY_TIMEOUT_MS,
+      idleTimeoutMillis: parsed.DATABASE_IDLE_TIMEOUT_MS,
+      idleCheckMillis: parsed.DATABASE_IDLE_CHECK_MS,
+    },
+    resilience: {
+      maxAttempts: parsed.DATABASE_RETRY_ATTEMPTS,
+      breakAfter: parsed.DATABASE_BREAKER_THRESHOLD,
+      cooldownMs: parsed.DATABASE_BREAKER_COOLDOWN_MS,
+    },
   }
 }

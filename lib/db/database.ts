@@ -3,20 +3,22 @@
  * the instance starts, closed when it stops), and the dependencies that hand a request the
  * pool or one pooled connection, released after the response.
  */
-import type { PoolClient } from '@neondatabase/serverless'
 import { readFunctionConfig } from '../config.ts'
 import { depends } from '../http/depends.ts'
 import { HttpError } from '../http/errors.ts'
 import { lifespan } from '../http/lifespan.ts'
 import { configureDriver } from './driver.ts'
 import { createPool, type Pool } from './pool.ts'
+import { Resilience } from './resilience.ts'
+import { Session } from './session.ts'
 
 export const database = lifespan('database', async function* ({ env }) {
   const config = readFunctionConfig(env)
   await configureDriver(config.driver)
-  const pool = createPool({ url: config.databaseUrl })
+  const pool = createPool({ url: config.databaseUrl, ...config.pool })
+  const resilience = new Resilience(config.resilience)
   try {
-    yield { pool }
+    yield { pool, resilience, idleCheckMs: config.pool.idleCheckMillis }
   } finally {
     await pool.end()
   }
@@ -25,21 +27,24 @@ export const database = lifespan('database', async function* ({ env }) {
 /** The instance's pool, for one-shot queries (`pool.query` takes and returns a connection). */
 export const dbPool = depends({ name: 'dbPool', lifespans: [database] }, (_, scope): Pool => scope.state(database).pool)
 
-/** One connection for the whole request (FastAPI's `db_conn`), released after the response. */
-export const dbConn = depends({ name: 'dbConn', dependencies: { pool: dbPool } }, async function* ({ pool }) {
-  const client: PoolClient = await pool.connect()
+/**
+ * The request's database session (FastAPI's `db_conn`): one pooled connection, taken on the
+ * first statement, with retries inside the request's deadline, released after the response.
+ */
+export const dbConn = depends({ name: 'dbConn', lifespans: [database] }, async function* (_, scope) {
+  const { pool, resilience, idleCheckMs } = scope.state(database)
+  const session = new Session({ pool, resilience, idleCheckMs, remainingMs: () => scope.remainingMs() })
   let failed = false
   try {
-    yield client
+    yield session
   } catch (error) {
-    // An HTTP answer (404, 403) leaves the connection as it was; anything else may have
+    // An HTTP answer (404, 403, 503) leaves the connection as it was; anything else may have
     // left it mid-transaction or broken, so it is closed rather than reused.
     failed = !(error instanceof HttpError)
     throw error
   } finally {
-    client.release(failed)
+    session.release(failed)
   }
 })
 
-/** What repositories query through: a pool or a single connection. */
-export type Queryable = Pick<PoolClient, 'query'>
+export type { Session }

@@ -11,6 +11,8 @@ export interface PoolOptions {
   readonly max?: number
   readonly connectionTimeoutMillis?: number
   readonly idleTimeoutMillis?: number
+  /** A statement with no answer in this time fails, so a dead socket cannot hang a request. */
+  readonly queryTimeoutMillis?: number
 }
 
 export function createPool(options: PoolOptions): Pool {
@@ -19,6 +21,7 @@ export function createPool(options: PoolOptions): Pool {
     max: options.max ?? 2,
     connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
     idleTimeoutMillis: options.idleTimeoutMillis ?? 60_000,
+    query_timeout: options.queryTimeoutMillis ?? 5_000,
   })
   // An idle connection that dies (a frozen instance, a restarted server) emits 'error' on
   // the pool; without a listener that would crash the process.

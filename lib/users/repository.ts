@@ -1,11 +1,12 @@
-import type { Queryable } from '../db/database.ts'
+import type { Session } from '../db/session.ts'
 import { hashPassword } from '../auth/password.ts'
+import type { Pool } from '../db/pool.ts'
 import { userFromRow, type UserRecord } from './schema.ts'
 
 const USER_COLUMNS = 'id, username, email, full_name, role, is_active, created_at, updated_at'
 
-export async function findUserById(db: Queryable, id: number): Promise<UserRecord | undefined> {
-  const { rows } = await db.query(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [id])
+export async function findUserById(db: Session, id: number): Promise<UserRecord | undefined> {
+  const { rows } = await db.read(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [id])
   return rows[0] === undefined ? undefined : userFromRow(rows[0])
 }
 
@@ -19,7 +20,7 @@ export interface NewSuperAdmin {
  * Creates the first super_admin unless a user of that name exists; an existing account is
  * left as it is (its password is not reset on every start).
  */
-export async function ensureSuperAdmin(db: Queryable, admin: NewSuperAdmin): Promise<{ created: boolean; user: UserRecord }> {
+export async function ensureSuperAdmin(db: Pick<Pool, 'query'>, admin: NewSuperAdmin): Promise<{ created: boolean; user: UserRecord }> {
   const existing = await db.query(`SELECT ${USER_COLUMNS} FROM users WHERE username = $1`, [admin.username])
   if (existing.rows[0] !== undefined) return { created: false, user: userFromRow(existing.rows[0]) }
   const { rows } = await db.query(
