@@ -102,3 +102,32 @@ describe('readFunctionConfig under SST', () => {
     assert.equal(readFunctionConfig({ DATABASE_URL: 'postgres://u@from-env/db' }, {}).databaseUrl, 'postgres://u@from-env/db')
   })
 })
+
+describe('readFunctionConfig pool and retry settings', () => {
+  const base = { DATABASE_URL: 'postgres://u@h/db' }
+
+  it('defaults to settings that fit Lambda', () => {
+    const config = readFunctionConfig(base, {})
+    assert.deepEqual(config.pool, {
+      max: 2,
+      connectionTimeoutMillis: 2000,
+      queryTimeoutMillis: 5000,
+      idleTimeoutMillis: 60000,
+      idleCheckMillis: 30000,
+    })
+    assert.deepEqual(config.resilience, { maxAttempts: 4, breakAfter: 5, cooldownMs: 5000 })
+  })
+
+  for (const [variable, value, message] of [
+    ['DATABASE_POOL_MAX', 'lots', /^DATABASE_POOL_MAX: must be a whole number$/],
+    ['DATABASE_POOL_MAX', '0', /^DATABASE_POOL_MAX: must be from 1 to 100$/],
+    ['DATABASE_QUERY_TIMEOUT_MS', '5s', /^DATABASE_QUERY_TIMEOUT_MS: must be a whole number$/],
+    ['DATABASE_RETRY_ATTEMPTS', '11', /^DATABASE_RETRY_ATTEMPTS: must be from 1 to 10$/],
+  ] as const) {
+    it(`names ${variable} when it is ${value}`, () => {
+      const error = configError(() => readFunctionConfig({ ...base, [variable]: value }, {}))
+      assert.equal(error.variable, variable)
+      assert.match(error.message, message)
+    })
+  }
+})
