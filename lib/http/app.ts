@@ -7,7 +7,7 @@ import { Hono } from 'hono'
 import type { Env } from '../config.ts'
 import { analyze, type Dependency } from './depends.ts'
 import { methodNotAllowed, notFound, toReply } from './errors.ts'
-import { fromHono, type AppEnv } from './incoming.ts'
+import { fromHono, pathPattern, type AppEnv } from './incoming.ts'
 import { LifespanRunner } from './lifespan.ts'
 import { logRequest, routeServer, type IncomingRequest, type RequestMeta, type RouteServer, type ServeContext } from './pipeline.ts'
 import { setHeader, toWebResponse, type Outcome } from './reply.ts'
@@ -65,17 +65,12 @@ export interface App {
 
 const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/
 
-function pathMatcher(path: string): RegExp {
-  const pattern = path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{[A-Za-z_][A-Za-z0-9_]*\\?\}/g, '[^/]+')
-  return new RegExp(`^${pattern}/?$`)
-}
-
 export function createApp(options: AppOptions): App {
   const routes = options.routes
   const lifespans = new LifespanRunner()
   const dependencyOverrides = new DependencyOverrides(routes)
   const detached = new Set<Promise<void>>()
-  const known = (options.knownRoutes ?? routes).map((item) => ({ method: item.method, match: pathMatcher(item.path) }))
+  const known = (options.knownRoutes ?? routes).map((item) => ({ method: item.method, match: pathPattern(item.path) }))
   let served = 0
 
   const serveContext: ServeContext = {
