@@ -12,6 +12,7 @@ import { LifespanRunner } from './lifespan.ts'
 import { logRequest, routeServer, type IncomingRequest, type RequestMeta, type RouteServer, type ServeContext } from './pipeline.ts'
 import { setHeader, toWebResponse, type Outcome } from './reply.ts'
 import type { HttpMethod, Route } from './route.ts'
+import { StaleCache } from './stale-cache.ts'
 
 export type { AppEnv }
 
@@ -28,6 +29,8 @@ export interface AppOptions {
   readonly knownRoutes?: readonly KnownRoute[]
   /** A request's time budget where the runtime gives none; Lambda's own deadline wins. */
   readonly deadlineMs?: number
+  /** Where last good answers are kept for routes with a `fallback`. */
+  readonly cache?: StaleCache
 }
 
 /** FastAPI's `app.dependency_overrides`; setting one re-checks the graph for cycles. */
@@ -81,6 +84,7 @@ export function createApp(options: AppOptions): App {
       detached.add(work)
       void work.finally(() => detached.delete(work))
     },
+    cache: options.cache ?? new StaleCache(),
   }
 
   /** A request id, one log line, and a reply for anything thrown, around every request. */

@@ -9,15 +9,16 @@
  * event (lambda.ts) provides, and answers with a `Reply` or the handler's own `Response`.
  */
 import * as v from 'valibot'
-import { writeLogLine } from '../log.ts'
+import { log, writeLogLine } from '../log.ts'
 import { BackgroundTasks } from './background.ts'
 import { readBody, type BodySource } from './body.ts'
 import { DependencySolver, type Overrides, type RequestScope } from './depends.ts'
-import { RequestValidationError, ResponseValidationError, toReply } from './errors.ts'
+import { HttpError, RequestValidationError, ResponseValidationError, toReply } from './errors.ts'
 import type { Lifespan, LifespanRunner } from './lifespan.ts'
 import { problemsFromIssues, type Location, type ValidationProblem } from './problems.ts'
 import { JSON_TYPE, setHeader, type Outcome } from './reply.ts'
 import type { Route } from './route.ts'
+import { cacheKey, type StaleCache } from './stale-cache.ts'
 
 /** What Lambda tells a function about the invocation in flight. */
 export interface LambdaInvocation {
@@ -59,6 +60,8 @@ export interface ServeContext {
   readonly deadlineMs: number
   /** Keeps background work alive where the runtime has no `waitUntil` (Node). */
   readonly detach: (work: Promise<void>) => void
+  /** Last good answers of the routes that may fall back to them. */
+  readonly cache: StaleCache
 }
 
 export function queryFromString(search: string): Record<string, string> {
@@ -160,7 +163,8 @@ class Scope implements RequestScope {
 export type RouteServer = (incoming: IncomingRequest, meta: RequestMeta) => Promise<Outcome>
 
 export function routeServer(route: Route, app: ServeContext): RouteServer {
-  const hasDependencies = Object.keys(route.dependencies).length > 0
+  const fallback = route.fallback
+  const hasDependencies = Object.keys(route.dependencies).length > 0 || fallback?.authority !== undefined
   const paramNames = entryNames(route.params)
   const headerNames = entryNames(route.headers)
   return async function serveRoute(incoming, meta) {
@@ -169,8 +173,11 @@ export function routeServer(route: Route, app: ServeContext): RouteServer {
     const solver = hasDependencies ? new DependencySolver(scope, app.overrides) : undefined
     let outcome: Outcome
     let failure: unknown
+    let key: string | undefined
     try {
       const body = route.body === undefined ? undefined : await readBody(incoming.body, route.body)
+      // The caller's authority first: without it, nothing may come from the cache.
+      const authority = fallback?.authority && solver ? String((await solver.resolveAll({ authority: fallback.authority })).authority) : 'anyone'
       const deps = solver === undefined ? {} : await solver.resolveAll(route.dependencies)
       const problems: ValidationProblem[] = []
       const params = route.params && validate('path', route.params, pick(paramNames, (n) => incoming.param(n), () => incoming.allParams()), problems)
@@ -186,12 +193,20 @@ export function routeServer(route: Route, app: ServeContext): RouteServer {
         }
       }
       if (problems.length > 0) throw new RequestValidationError(problems)
+      if (fallback) key = cacheKey(route.key, authority, params, query)
       const result = await route.handler({ params, query, headers, body: bodyValue, deps, scope })
       outcome = serialize(route, result, requestId)
+      if (key !== undefined && !(outcome instanceof Response) && outcome.status === 200) app.cache.remember(key, outcome)
     } catch (error) {
       failure = error
-      outcome = toReply(error, { requestId, route: route.key })
-      setHeader(outcome, 'x-request-id', requestId)
+      const stale = key !== undefined && error instanceof HttpError && error.status === 503 ? app.cache.recall(key, requestId) : undefined
+      if (stale !== undefined) {
+        log('warn', 'served stale', { request_id: requestId, route: route.key, age_s: Number(stale.headers.age) })
+        outcome = stale
+      } else {
+        outcome = toReply(error, { requestId, route: route.key })
+        setHeader(outcome, 'x-request-id', requestId)
+      }
     }
     if (solver?.hasTeardowns) await solver.teardown(failure)
     scope.addedHeaders?.forEach((value, name) => setHeader(outcome, name, value))

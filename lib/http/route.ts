@@ -7,7 +7,7 @@
  */
 import type * as v from 'valibot'
 import type { BodySpec, RawBody } from './body.ts'
-import { analyze, type DependencyMap, type RequestScope, type Resolved } from './depends.ts'
+import { analyze, type Dependency, type DependencyMap, type RequestScope, type Resolved } from './depends.ts'
 import type { Lifespan } from './lifespan.ts'
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
@@ -29,6 +29,16 @@ export interface HandlerInput<P, Q, H, B, D extends DependencyMap> {
 
 /** What a handler returns: data for the response schema, or a ready `Response`. */
 export type HandlerResult<R> = (R extends Schema ? v.InferInput<R> : unknown) | Response
+
+/**
+ * A read that may be answered from its last good response when the service behind it is
+ * unavailable (a 503 from a dependency or the handler). `authority` resolves to what the
+ * caller may see (a role, a user id); answers are kept and served per authority, and when it
+ * cannot be resolved nothing is served from the cache.
+ */
+export interface FallbackSpec {
+  readonly authority?: Dependency<string>
+}
 
 export interface ResponseDoc {
   readonly description: string
@@ -54,6 +64,8 @@ export interface RouteDefinition<P, Q, H, B, D extends DependencyMap, R> {
   readonly status?: number
   /** Other answers, for the OpenAPI document. */
   readonly responses?: Readonly<Record<number, ResponseDoc>>
+  /** GET only: serve the last good answer, marked stale, when the database is unavailable. */
+  readonly fallback?: FallbackSpec
   readonly handler: (input: HandlerInput<P, Q, H, B, D>) => HandlerResult<R> | Promise<HandlerResult<R>>
 }
 
@@ -77,6 +89,7 @@ export interface Route {
   readonly response: Schema | undefined
   readonly responses: Readonly<Record<number, ResponseDoc>>
   readonly lifespans: ReadonlySet<Lifespan<unknown>>
+  readonly fallback: FallbackSpec | undefined
   handler(input: ErasedInput): unknown
 }
 
@@ -103,8 +116,12 @@ export function route<
   const R extends Schema | undefined = undefined,
 >(definition: RouteDefinition<P, Q, H, B, D, R>): Route {
   const dependencies: DependencyMap = definition.dependencies ?? {}
+  if (definition.fallback && definition.method !== 'GET') {
+    throw new Error(`${definition.method} ${definition.path}: only a GET may be answered from a cache`)
+  }
   // A cycle in the dependency graph fails here, when the module defining the route loads.
-  const { lifespans } = analyze(dependencies)
+  const authority = definition.fallback?.authority
+  const { lifespans } = analyze(authority ? { ...dependencies, authority } : dependencies)
   return {
     method: definition.method,
     path: definition.path,
@@ -122,6 +139,7 @@ export function route<
     response: definition.response,
     responses: definition.responses ?? {},
     lifespans,
+    fallback: definition.fallback,
     handler: definition.handler,
   }
 }

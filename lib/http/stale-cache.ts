@@ -1,0 +1,79 @@
+/**
+ * The last good answer of each cacheable read, kept in the instance (a bounded LRU) so that
+ * when the database cannot answer in time the same request gets it back, marked stale
+ * (RFC 9111 `Age`, RFC 9211 `Cache-Status`), instead of a 503. Entries are bounded in number,
+ * in bytes, and in how stale they may be served.
+ */
+import { LRUCache } from 'lru-cache'
+import type { Reply } from './reply.ts'
+
+/** The cache name in `Cache-Status`, as the wire contract names it. */
+export const CACHE_NAME = 'users-api'
+
+export interface CachedReply {
+  readonly status: number
+  readonly contentType: string
+  readonly body: string
+  readonly storedAt: number
+}
+
+export interface StaleCacheOptions {
+  readonly maxEntries?: number
+  /** Total bytes of bodies kept. */
+  readonly maxBytes?: number
+  /** Oldest answer that may still be served. */
+  readonly maxStaleMs?: number
+  readonly name?: string
+}
+
+export class StaleCache {
+  readonly name: string
+  readonly #entries: LRUCache<string, CachedReply>
+
+  constructor(options: StaleCacheOptions = {}) {
+    this.name = options.name ?? CACHE_NAME
+    this.#entries = new LRUCache<string, CachedReply>({
+      max: options.maxEntries ?? 1_000,
+      maxSize: options.maxBytes ?? 16 * 1024 * 1024,
+      sizeCalculation: (entry) => entry.body.length + 64,
+      ttl: options.maxStaleMs ?? 24 * 60 * 60 * 1000,
+    })
+  }
+
+  remember(key: string, reply: Reply): void {
+    if (reply.body === null) return
+    this.#entries.set(key, {
+      status: reply.status,
+      contentType: reply.headers['content-type'] ?? 'application/json; charset=utf-8',
+      body: reply.body,
+      storedAt: Date.now(),
+    })
+  }
+
+  /** The stale answer for `key` as a reply, with its age; undefined when none may be served. */
+  recall(key: string, requestId: string): Reply | undefined {
+    const entry = this.#entries.get(key)
+    if (entry === undefined) return undefined
+    const age = Math.max(0, Math.floor((Date.now() - entry.storedAt) / 1000))
+    return {
+      status: entry.status,
+      headers: {
+        'content-type': entry.contentType,
+        age: String(age),
+        'cache-status': `${this.name}; hit; ttl=${-age}`,
+        'x-request-id': requestId,
+      },
+      body: entry.body,
+    }
+  }
+}
+
+/** Route, caller's authority and the validated parameters: what makes two reads the same. */
+export function cacheKey(route: string, authority: string, params: unknown, query: unknown): string {
+  return JSON.stringify([route, authority, sorted(params), sorted(query)])
+}
+
+function sorted(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value
+  return Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+}

@@ -1,0 +1,120 @@
+/**
+ * Degraded reads through a Lambda handler against a real database: while every pooled
+ * connection is held, a read that was answered before comes back stale (Age, Cache-Status),
+ * one that was not gets 503 with Retry-After, and an answer kept for one authority is never
+ * served to another.
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import * as v from 'valibot'
+import { dbConn } from '../../lib/db/database.ts'
+import { createPool, type Pool } from '../../lib/db/pool.ts'
+import type { DevDatabase } from '../../lib/dev/database.ts'
+import { depends } from '../../lib/http/depends.ts'
+import { lambdaFunction, type LambdaFunction } from '../../lib/http/lambda.ts'
+import { route } from '../../lib/http/route.ts'
+import { getUser } from '../../lib/users/routes.ts'
+import { functionEnv, startTestDatabase, uniqueName } from '../support/database.ts'
+import { invoke } from '../support/invoke.ts'
+import { captureLogs } from '../support/logs.ts'
+
+/** Takes the pool's only connection and keeps it until the test lets go. */
+let letGo: (() => void) | undefined
+const hold = route({
+  method: 'GET',
+  path: '/hold',
+  dependencies: { db: dbConn },
+  async handler({ deps }) {
+    await deps.db.read('SELECT 1')
+    await new Promise<void>((resolve) => {
+      letGo = resolve
+    })
+    return { held: true }
+  },
+})
+
+const role = depends({ name: 'role' }, (_, scope) => scope.request.headers.get('x-role') ?? 'guest')
+const report = route({
+  method: 'GET',
+  path: '/report',
+  dependencies: { db: dbConn },
+  response: v.object({ count: v.number() }),
+  fallback: { authority: role },
+  async handler({ deps }) {
+    const { rows } = await deps.db.read<{ n: number }>('SELECT count(*)::int AS n FROM users')
+    return { count: rows[0]?.n ?? 0 }
+  },
+})
+
+describe('reads while the database is unavailable', () => {
+  let database: DevDatabase
+  let fn: LambdaFunction
+  let pool: Pool
+  const ids: number[] = []
+
+  before(async () => {
+    database = await startTestDatabase()
+    pool = createPool({ url: database.url, max: 1 })
+    for (const name of [uniqueName('cached'), uniqueName('uncached')]) {
+      const { rows } = await pool.query(`INSERT INTO users (username, email, password_hash) VALUES ($1, $2, 'x') RETURNING id`, [name, `${name}@example.com`])
+      ids.push(Number(rows[0].id))
+    }
+    fn = await lambdaFunction([getUser, hold, report], {
+      env: {
+        ...functionEnv(database),
+        DATABASE_POOL_MAX: '1',
+        DATABASE_CONNECT_TIMEOUT_MS: '100',
+        DATABASE_RETRY_ATTEMPTS: '3',
+        DATABASE_BREAKER_THRESHOLD: '1000',
+      },
+    })
+  })
+  after(async () => {
+    letGo?.()
+    await fn?.shutdown()
+    await pool?.end()
+    await database?.close()
+  })
+
+  const getUserEvent = (id: number, headers: Record<string, string> = {}) =>
+    invoke(fn.handler, { method: 'GET', route: '/users/{id}', path: `/users/${id}`, headers })
+  const getReport = (as: string) => invoke(fn.handler, { method: 'GET', route: '/report', path: '/report', headers: { 'x-role': as } })
+
+  it('serves the last good answer marked stale, a 503 for what it never answered, and fresh answers again after', async () => {
+    const fresh = await getUserEvent(ids[0] as number)
+    assert.equal(fresh.status, 200)
+    assert.equal(fresh.headers.age, undefined, 'a fresh answer has no Age')
+    assert.equal((await getReport('admin')).status, 200)
+
+    const logs = captureLogs()
+    const holding = invoke(fn.handler, { method: 'GET', route: '/hold', path: '/hold' })
+    try {
+      while (letGo === undefined) await new Promise((resolve) => setTimeout(resolve, 10))
+      await new Promise((resolve) => setTimeout(resolve, 1_100))
+
+      const stale = await getUserEvent(ids[0] as number)
+      assert.equal(stale.status, 200)
+      assert.equal(stale.body, fresh.body, 'the same body')
+      assert.ok(Number(stale.headers.age) >= 1, `Age is the answer's age in seconds (got ${stale.headers.age})`)
+      assert.equal(stale.headers['cache-status'], `users-api; hit; ttl=${-Number(stale.headers.age)}`)
+
+      const uncached = await getUserEvent(ids[1] as number)
+      assert.equal(uncached.status, 503)
+      assert.match(uncached.headers['retry-after'] ?? '', /^\d+$/)
+      assert.match(String((uncached.json() as { detail: string }).detail), /database/)
+
+      assert.equal((await getReport('admin')).status, 200, 'the same authority gets its stale answer')
+      assert.equal((await getReport('guest')).status, 503, 'another authority never gets it')
+    } finally {
+      letGo?.()
+      await holding
+      logs.restore()
+    }
+    assert.ok(logs.entries.some((entry) => entry.message === 'served stale'))
+    assert.ok(logs.entries.some((entry) => entry.message === 'database retry'))
+
+    const again = await getUserEvent(ids[0] as number)
+    assert.equal(again.status, 200)
+    assert.equal(again.headers.age, undefined, 'fresh again once the database answers')
+  })
+})
