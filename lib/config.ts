@@ -214,3 +214,31 @@ export function readFunctionConfig(env: Env, resources: LinkedResources = Resour
     },
   }
 }
+
+const redisUrl = v.pipe(
+  v.string(),
+  v.check((value) => {
+    try {
+      const url = new URL(value)
+      return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== ''
+    } catch {
+      return false
+    }
+  }, 'must be a redis:// or rediss:// URL with a host'),
+)
+
+const CacheSchema = v.object({
+  REDIS_URL: v.optional(redisUrl),
+  REDIS_COMMAND_TIMEOUT_MS: v.optional(count(10, 10_000), '100'),
+})
+
+export interface CacheConfig {
+  /** The shared cache tier; undefined keeps the cache in the instance only. */
+  readonly redisUrl: string | undefined
+  readonly commandTimeoutMs: number
+}
+
+export function readCacheConfig(env: Env): CacheConfig {
+  const parsed = parse(CacheSchema, env)
+  return { redisUrl: parsed.REDIS_URL, commandTimeoutMs: parsed.REDIS_COMMAND_TIMEOUT_MS }
+}

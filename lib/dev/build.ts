@@ -1,11 +1,13 @@
 /**
  * `npm run build`: one minified ESM bundle per function of `lib/manifest.ts`, as Lambda would
- * load it (node22, tree-shaken), written to dist/ and listed with its size. SST bundles the
- * same entries itself on deploy; this build is how we see what each cold start loads.
+ * load it (node22, tree-shaken), each in its own folder of dist/ with the chunks it loads on
+ * demand (the Redis client, only when REDIS_URL is set). It lists what each function loads at
+ * start and what it may load later. SST bundles the same entries itself on deploy; this build
+ * is how we see what each cold start loads.
  */
-import { gzipSync } from 'node:zlib'
 import { readFileSync } from 'node:fs'
-import { build } from 'esbuild'
+import { gzipSync } from 'node:zlib'
+import { build, type Metafile } from 'esbuild'
 import { DEFAULT_ENTRY, MANIFEST } from '../manifest.ts'
 import { fail } from './cli.ts'
 
@@ -14,18 +16,30 @@ export const OUT_DIR = 'dist'
 export interface BundleSize {
   readonly entry: string
   readonly file: string
+  /** Bytes loaded when the function starts: the entry and the chunks it imports statically. */
   readonly bytes: number
   readonly gzipBytes: number
+  /** Bytes of chunks loaded only on demand (dynamic `import()`). */
+  readonly lazyBytes: number
 }
 
-export async function buildFunctions(outdir = OUT_DIR): Promise<BundleSize[]> {
-  const entries = [...new Set([...MANIFEST.map((route) => route.entry), DEFAULT_ENTRY])]
+function loadedAtStart(metafile: Metafile, file: string, seen = new Set<string>()): Set<string> {
+  if (seen.has(file)) return seen
+  seen.add(file)
+  for (const imported of metafile.outputs[file]?.imports ?? []) {
+    if (imported.kind === 'import-statement' && !imported.external) loadedAtStart(metafile, imported.path, seen)
+  }
+  return seen
+}
+
+export async function buildFunction(entry: string, outdir = OUT_DIR): Promise<BundleSize> {
+  const folder = `${outdir}/${entry.replace(/\.ts$/, '')}`
   const result = await build({
-    entryPoints: entries,
-    outbase: '.',
-    outdir,
+    entryPoints: { index: entry },
+    outdir: folder,
     outExtension: { '.js': '.mjs' },
     bundle: true,
+    splitting: true,
     minify: true,
     treeShaking: true,
     format: 'esm',
@@ -34,16 +48,26 @@ export async function buildFunctions(outdir = OUT_DIR): Promise<BundleSize[]> {
     // Node 22 has a global WebSocket; `ws` is only for Node 20 and is never loaded on Lambda.
     external: ['ws'],
     legalComments: 'none',
+    // CommonJS packages (ioredis) call require() for Node's built-ins; ESM has no require.
+    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
     metafile: true,
     logLevel: 'warning',
   })
-  return Object.entries(result.metafile.outputs)
-    .filter(([, output]) => output.entryPoint !== undefined)
-    .map(([file, output]) => {
-      const bytes = readFileSync(file)
-      return { entry: output.entryPoint ?? file, file, bytes: bytes.length, gzipBytes: gzipSync(bytes).length }
-    })
-    .sort((a, b) => a.entry.localeCompare(b.entry))
+  const outputs = Object.keys(result.metafile.outputs)
+  const file = outputs.find((name) => result.metafile.outputs[name]?.entryPoint !== undefined) as string
+  const start = loadedAtStart(result.metafile, file)
+  const startBytes = [...start].map((name) => readFileSync(name))
+  const bytes = startBytes.reduce((sum, content) => sum + content.length, 0)
+  const gzipBytes = startBytes.reduce((sum, content) => sum + gzipSync(content).length, 0)
+  const lazyBytes = outputs.filter((name) => !start.has(name)).reduce((sum, name) => sum + (result.metafile.outputs[name]?.bytes ?? 0), 0)
+  return { entry, file, bytes, gzipBytes, lazyBytes }
+}
+
+export async function buildFunctions(outdir = OUT_DIR): Promise<BundleSize[]> {
+  const entries = [...new Set([...MANIFEST.map((route) => route.entry), DEFAULT_ENTRY])].sort()
+  const sizes: BundleSize[] = []
+  for (const entry of entries) sizes.push(await buildFunction(entry, outdir))
+  return sizes
 }
 
 function kb(bytes: number): string {
@@ -53,10 +77,10 @@ function kb(bytes: number): string {
 if (import.meta.url === `file://${process.argv[1]}`) {
   try {
     const sizes = await buildFunctions()
-    const width = Math.max(...sizes.map((size) => size.file.length))
-    console.log(`${'bundle'.padEnd(width)}  ${'size'.padStart(9)}  ${'gzip'.padStart(9)}`)
+    const width = Math.max(...sizes.map((size) => size.entry.length))
+    console.log(`${'function'.padEnd(width)}  ${'at start'.padStart(9)}  ${'gzip'.padStart(9)}  ${'on demand'.padStart(9)}`)
     for (const size of sizes) {
-      console.log(`${size.file.padEnd(width)}  ${kb(size.bytes).padStart(9)}  ${kb(size.gzipBytes).padStart(9)}`)
+      console.log(`${size.entry.padEnd(width)}  ${kb(size.bytes).padStart(9)}  ${kb(size.gzipBytes).padStart(9)}  ${kb(size.lazyBytes).padStart(9)}`)
     }
   } catch (error) {
     fail(error)

@@ -10,7 +10,9 @@ import { createAdaptorServer } from '@hono/node-server'
 import { ConfigError, readDevConfig, type DevConfig } from '../config.ts'
 import { migrate } from '../db/migrate.ts'
 import { createPool } from '../db/pool.ts'
+import { sharedStoreFromEnv } from '../cache/redis.ts'
 import { createApp } from '../http/app.ts'
+import { StaleCache } from '../http/stale-cache.ts'
 import { ROUTES } from '../routes.ts'
 import { ensureSuperAdmin } from '../users/repository.ts'
 import { fail } from './cli.ts'
@@ -87,7 +89,10 @@ async function main(config: DevConfig): Promise<void> {
     console.log('admin     none configured (set ADMIN_USERNAME and ADMIN_PASSWORD to create the first super_admin)')
   }
 
-  const app = createApp({ routes: ROUTES.map((entry) => entry.route), env: functionEnv(database) })
+  const env = { ...process.env, ...functionEnv(database) }
+  const shared = await sharedStoreFromEnv(env)
+  if (shared) console.log('cache     shared tier on REDIS_URL')
+  const app = createApp({ routes: ROUTES.map((entry) => entry.route), env, cache: new StaleCache({ shared }) })
   await app.startup()
   stops.push(() => app.shutdown())
   fetch = (request) => app.hono.fetch(request)

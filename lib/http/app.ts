@@ -147,6 +147,7 @@ export function createApp(options: AppOptions): App {
     async shutdown() {
       await Promise.allSettled(detached)
       await lifespans.shutdown()
+      await serveContext.cache.close()
     },
     get served() {
       return served

@@ -20,6 +20,8 @@ import { createApp, type App, type KnownRoute } from './app.ts'
 import { fromLambdaEvent, pathPattern, type LambdaBindings } from './incoming.ts'
 import type { Outcome } from './reply.ts'
 import type { Route } from './route.ts'
+import { sharedStoreFromEnv } from '../cache/redis.ts'
+import { StaleCache } from './stale-cache.ts'
 
 /** The handler of an API Gateway HTTP API (payload 2.0) route, in @types/aws-lambda's terms. */
 export type HttpApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>
@@ -70,7 +72,10 @@ async function toResult(outcome: Outcome): Promise<APIGatewayProxyStructuredResu
 
 export async function lambdaFunction(routes: Route | readonly Route[], options: LambdaOptions = {}): Promise<LambdaFunction> {
   const list: readonly Route[] = Array.isArray(routes) ? routes : [routes as Route]
-  const app = createApp({ routes: list, ...options })
+  const env = options.env ?? process.env
+  // Only a function with a route that may answer stale connects to the shared cache.
+  const shared = list.some((item) => item.fallback) ? await sharedStoreFromEnv(env) : undefined
+  const app = createApp({ routes: list, ...options, cache: new StaleCache({ shared }) })
   try {
     await app.startup()
   } catch (error) {

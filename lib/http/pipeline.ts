@@ -196,10 +196,13 @@ export function routeServer(route: Route, app: ServeContext): RouteServer {
       if (fallback) key = cacheKey(route.key, authority, params, query)
       const result = await route.handler({ params, query, headers, body: bodyValue, deps, scope })
       outcome = serialize(route, result, requestId)
-      if (key !== undefined && !(outcome instanceof Response) && outcome.status === 200) app.cache.remember(key, outcome)
+      if (key !== undefined && !(outcome instanceof Response) && outcome.status === 200) {
+        const shared = app.cache.remember(key, outcome)
+        if (shared !== undefined && !incoming.waitUntil(shared)) app.detach(shared)
+      }
     } catch (error) {
       failure = error
-      const stale = key !== undefined && error instanceof HttpError && error.status === 503 ? app.cache.recall(key, requestId) : undefined
+      const stale = key !== undefined && error instanceof HttpError && error.status === 503 ? await app.cache.recall(key, requestId) : undefined
       if (stale !== undefined) {
         log('warn', 'served stale', { request_id: requestId, route: route.key, age_s: Number(stale.headers.age) })
         outcome = stale

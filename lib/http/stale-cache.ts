@@ -17,7 +17,15 @@ export interface CachedReply {
   readonly storedAt: number
 }
 
+/** A cache shared by instances (Redis): best effort, a failure is a miss. */
+export interface SharedStore {
+  get(key: string): Promise<string | undefined>
+  set(key: string, value: string, ttlMs: number): Promise<void>
+  close(): Promise<void>
+}
+
 export interface StaleCacheOptions {
+  readonly shared?: SharedStore | undefined
   readonly maxEntries?: number
   /** Total bytes of bodies kept. */
   readonly maxBytes?: number
@@ -29,30 +37,52 @@ export interface StaleCacheOptions {
 export class StaleCache {
   readonly name: string
   readonly #entries: LRUCache<string, CachedReply>
+  readonly #shared: SharedStore | undefined
+  readonly #maxStaleMs: number
 
   constructor(options: StaleCacheOptions = {}) {
     this.name = options.name ?? CACHE_NAME
+    this.#shared = options.shared
+    this.#maxStaleMs = options.maxStaleMs ?? 24 * 60 * 60 * 1000
     this.#entries = new LRUCache<string, CachedReply>({
       max: options.maxEntries ?? 1_000,
       maxSize: options.maxBytes ?? 16 * 1024 * 1024,
       sizeCalculation: (entry) => entry.body.length + 64,
-      ttl: options.maxStaleMs ?? 24 * 60 * 60 * 1000,
+      ttl: this.#maxStaleMs,
     })
   }
 
-  remember(key: string, reply: Reply): void {
-    if (reply.body === null) return
-    this.#entries.set(key, {
+  /** Keeps a good answer; the shared copy is written by the promise returned (never rejects). */
+  remember(key: string, reply: Reply): Promise<void> | undefined {
+    if (reply.body === null) return undefined
+    const entry: CachedReply = {
       status: reply.status,
       contentType: reply.headers['content-type'] ?? 'application/json; charset=utf-8',
       body: reply.body,
       storedAt: Date.now(),
-    })
+    }
+    this.#entries.set(key, entry)
+    return this.#shared?.set(key, JSON.stringify(entry), this.#maxStaleMs)
+  }
+
+  async #lookup(key: string): Promise<CachedReply | undefined> {
+    const local = this.#entries.get(key)
+    if (local !== undefined || this.#shared === undefined) return local
+    const text = await this.#shared.get(key)
+    if (text === undefined) return undefined
+    try {
+      const entry = JSON.parse(text) as CachedReply
+      if (Date.now() - entry.storedAt > this.#maxStaleMs) return undefined
+      this.#entries.set(key, entry, { ttl: Math.max(1, this.#maxStaleMs - (Date.now() - entry.storedAt)) })
+      return entry
+    } catch {
+      return undefined
+    }
   }
 
   /** The stale answer for `key` as a reply, with its age; undefined when none may be served. */
-  recall(key: string, requestId: string): Reply | undefined {
-    const entry = this.#entries.get(key)
+  async recall(key: string, requestId: string): Promise<Reply | undefined> {
+    const entry = await this.#lookup(key)
     if (entry === undefined) return undefined
     const age = Math.max(0, Math.floor((Date.now() - entry.storedAt) / 1000))
     return {
@@ -65,6 +95,10 @@ export class StaleCache {
       },
       body: entry.body,
     }
+  }
+
+  async close(): Promise<void> {
+    await this.#shared?.close()
   }
 }
 

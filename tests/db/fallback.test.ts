@@ -20,6 +20,7 @@ import { captureLogs } from '../support/logs.ts'
 
 /** Takes the pool's only connection and keeps it until the test lets go. */
 let letGo: (() => void) | undefined
+const release = () => letGo?.()
 const hold = route({
   method: 'GET',
   path: '/hold',
@@ -116,5 +117,100 @@ describe('reads while the database is unavailable', () => {
     const again = await getUserEvent(ids[0] as number)
     assert.equal(again.status, 200)
     assert.equal(again.headers.age, undefined, 'fresh again once the database answers')
+  })
+})
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+
+async function redisAnswers(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url)
+  const { connect } = await import('node:net')
+  return new Promise((resolve) => {
+    const socket = connect({ host: hostname, port: Number(port || 6379), timeout: 500 })
+    socket.once('connect', () => {
+      socket.end()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+    socket.once('timeout', () => {
+      socket.destroy()
+      resolve(false)
+    })
+  })
+}
+
+describe('the shared cache tier (Redis)', async () => {
+  const available = await redisAnswers(REDIS_URL)
+  const skip = !available && !process.env.CI ? `no Redis at ${REDIS_URL}` : false
+  let database: DevDatabase
+  let pool: Pool
+  let id: number
+  const functions: LambdaFunction[] = []
+
+  before(async () => {
+    database = await startTestDatabase()
+    pool = createPool({ url: database.url, max: 1 })
+    const name = uniqueName('shared')
+    const { rows } = await pool.query(`INSERT INTO users (username, email, password_hash) VALUES ($1, $2, 'x') RETURNING id`, [name, `${name}@example.com`])
+    id = Number(rows[0].id)
+  })
+  after(async () => {
+    letGo?.()
+    for (const fn of functions) await fn.shutdown()
+    await pool?.end()
+    await database?.close()
+  })
+
+  const instance = async (redisUrl: string) => {
+    const fn = await lambdaFunction([getUser, hold], {
+      env: {
+        ...functionEnv(database),
+        REDIS_URL: redisUrl,
+        DATABASE_POOL_MAX: '1',
+        DATABASE_CONNECT_TIMEOUT_MS: '100',
+        DATABASE_RETRY_ATTEMPTS: '2',
+      },
+    })
+    functions.push(fn)
+    return fn
+  }
+  const read = (fn: LambdaFunction) => invoke(fn.handler, { method: 'GET', route: '/users/{id}', path: `/users/${id}` })
+
+  it('lets a fresh instance, its own cache empty, answer stale from Redis', { skip }, async () => {
+    const warm = await instance(REDIS_URL)
+    const fresh = await read(warm)
+    assert.equal(fresh.status, 200)
+
+    const cold = await instance(REDIS_URL)
+    release()
+    letGo = undefined
+    const logs = captureLogs()
+    const holding = invoke(cold.handler, { method: 'GET', route: '/hold', path: '/hold' })
+    try {
+      while (letGo === undefined) await new Promise((resolve) => setTimeout(resolve, 10))
+      const stale = await read(cold)
+      assert.equal(stale.status, 200)
+      assert.equal(stale.body, fresh.body)
+      assert.match(stale.headers['cache-status'] ?? '', /^users-api; hit; ttl=-?\d+$/)
+      assert.ok(stale.headers.age !== undefined)
+    } finally {
+      release()
+      await holding
+      logs.restore()
+    }
+  })
+
+  it('never fails a request because Redis is down', async () => {
+    const logs = captureLogs()
+    try {
+      // Nothing listens on port 1: every Redis command fails, fast.
+      const fn = await instance('redis://127.0.0.1:1')
+      const fresh = await read(fn)
+      assert.equal(fresh.status, 200)
+      assert.equal(fresh.headers.age, undefined)
+    } finally {
+      logs.restore()
+    }
+    assert.ok(logs.entries.some((entry) => entry.message === 'shared cache unavailable' || entry.message === 'shared cache command failed'))
   })
 })

@@ -1,0 +1,56 @@
+/**
+ * The shared (L2) tier of the stale cache: Redis, so that a freshly started instance, whose
+ * own cache is empty, can still answer stale while the database is down. It is optional
+ * (REDIS_URL) and best effort: every command has a short timeout, nothing is queued while
+ * Redis is away, and a failure is logged and answered as a miss, never as an error.
+ *
+ * ioredis is imported only when REDIS_URL is set, so a function without Redis does not load it.
+ */
+import type { Env } from '../config.ts'
+import { readCacheConfig } from '../config.ts'
+import type { SharedStore } from '../http/stale-cache.ts'
+import { log } from '../log.ts'
+
+export async function sharedStoreFromEnv(env: Env): Promise<SharedStore | undefined> {
+  const { redisUrl, commandTimeoutMs } = readCacheConfig(env)
+  if (redisUrl === undefined) return undefined
+  const ioredis = await import('ioredis')
+  // ioredis is CommonJS: Node's loader gives the class as a named export, a bundle as the default.
+  const Redis = ioredis.Redis ?? (ioredis as unknown as { default: typeof ioredis.Redis }).default
+  const client = new Redis(redisUrl, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 1_000,
+    commandTimeout: commandTimeoutMs,
+    // Keep trying in the background, slowly; requests never wait for it.
+    retryStrategy: (times: number) => Math.min(times * 200, 5_000),
+  })
+  let reported = false
+  client.on('error', (error: Error) => {
+    if (!reported) log('warn', 'shared cache unavailable', { error: error.message })
+    reported = true
+  })
+  client.on('ready', () => {
+    reported = false
+  })
+  client.connect().catch(() => undefined)
+  const guard = async <T>(what: string, command: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await command()
+    } catch (error) {
+      log('warn', 'shared cache command failed', { command: what, error: error instanceof Error ? error.message : String(error) })
+      return undefined
+    }
+  }
+  return {
+    get: async (key) => (await guard('get', () => client.get(key))) ?? undefined,
+    set: async (key, value, ttlMs) => {
+      await guard('set', () => client.set(key, value, 'PX', ttlMs))
+    },
+    close: async () => {
+      await guard('quit', () => client.quit())
+      client.disconnect()
+    },
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * The bundles `npm run build` writes are what Lambda runs: each loads and answers, here on
+ * the test database, the users function also with the shared cache on when Redis is there.
+ */
+import assert from 'node:assert/strict'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { after, before, describe, it } from 'node:test'
+import { buildFunctions, type BundleSize } from '../lib/dev/build.ts'
+import type { DevDatabase } from '../lib/dev/database.ts'
+import type { LambdaFunction } from '../lib/http/lambda.ts'
+import { functionEnv, startTestDatabase } from './support/database.ts'
+import { invoke } from './support/invoke.ts'
+
+describe('function bundles', () => {
+  // Inside the repository: on Node 20 (no global WebSocket) the bundles load `ws` from node_modules.
+  mkdirSync(join(process.cwd(), '.data'), { recursive: true })
+  const out = mkdtempSync(join(process.cwd(), '.data', 'bundles-'))
+  let sizes: BundleSize[]
+  let database: DevDatabase
+  const loaded: LambdaFunction[] = []
+
+  before(async () => {
+    sizes = await buildFunctions(out)
+    database = await startTestDatabase()
+    Object.assign(process.env, functionEnv(database), { REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' })
+  })
+  after(async () => {
+    for (const fn of loaded) await fn.shutdown()
+    await database?.close()
+    rmSync(out, { recursive: true, force: true })
+  })
+
+  const load = async (entry: string) => {
+    const size = sizes.find((item) => item.entry === entry)
+    assert.ok(size, `a bundle for ${entry}`)
+    const fn = (await import(pathToFileURL(size.file).href)) as LambdaFunction
+    loaded.push(fn)
+    return fn
+  }
+
+  it('writes one bundle per function, with what it loads at start and on demand', () => {
+    assert.deepEqual(
+      sizes.map((size) => size.entry),
+      ['functions/default/any.ts', 'functions/docs/openapi.ts', 'functions/docs/page.ts', 'functions/health/get.ts', 'functions/users/get.ts'],
+    )
+    for (const size of sizes) assert.ok(size.bytes > 0 && size.gzipBytes < size.bytes)
+  })
+
+  it('runs the health bundle against the database', async () => {
+    const fn = await load('functions/health/get.ts')
+    const response = await invoke(fn.handler, { method: 'GET', route: '/health', path: '/health' })
+    assert.deepEqual(response.json(), { status: 'ok' })
+  })
+
+  it('runs the users bundle, whose Redis client is a chunk loaded on demand', async () => {
+    const fn = await load('functions/users/get.ts')
+    const response = await invoke(fn.handler, { method: 'GET', route: '/users/{id}', path: '/users/987654321' })
+    assert.equal(response.status, 404)
+    assert.ok((sizes.find((item) => item.entry === 'functions/users/get.ts')?.lazyBytes ?? 0) > 0)
+  })
+})
