@@ -56,6 +56,27 @@ export class DatabaseUnavailable extends HttpError {
 
 export type Operation = 'read' | 'write'
 
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal, reason: () => Error): Promise<T> {
+  if (signal.aborted) {
+    work.catch(() => undefined) // abandoned: its outcome no longer matters
+    return Promise.reject(reason())
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(reason())
+    signal.addEventListener('abort', onAbort, { once: true })
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(error)
+      },
+    )
+  })
+}
+
 export class Resilience {
   readonly options: ResilienceOptions
   readonly breaker: CircuitBreakerPolicy
@@ -111,7 +132,8 @@ export class Resilience {
     try {
       return await this.#policies[operation].execute(async ({ signal }) => {
         try {
-          return await attempt(signal)
+          // An attempt in flight when the deadline comes is abandoned, not waited for.
+          return await untilAborted(attempt(signal), signal, () => last ?? new DatabaseFailure('pool_timeout', new Error('deadline reached')))
         } catch (error) {
           if (error instanceof DatabaseFailure) last = error
           throw error

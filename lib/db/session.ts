@@ -31,6 +31,10 @@ const lastReleased = new WeakMap<PoolClient, number>()
 export class Session {
   readonly #options: SessionOptions
   #client: PoolClient | undefined
+  /** Set once the request is done: a connection that arrives after that goes straight back. */
+  #closed = false
+  /** Statements sent and not yet answered (one abandoned at the deadline may still be running). */
+  #inFlight = 0
 
   constructor(options: SessionOptions) {
     this.#options = options
@@ -48,11 +52,14 @@ export class Session {
 
   /** Hands the connection back; a failed request's connection is closed, not reused. */
   release(failed = false): void {
+    this.#closed = true
     const client = this.#client
     this.#client = undefined
     if (client === undefined) return
-    if (!failed) lastReleased.set(client, Date.now())
-    client.release(failed)
+    // A connection with a statement still running on it cannot be handed to the next request.
+    const broken = failed || this.#inFlight > 0
+    if (!broken) lastReleased.set(client, Date.now())
+    client.release(broken)
   }
 
   #discard(): void {
@@ -68,6 +75,11 @@ export class Session {
     } catch (error) {
       throw new DatabaseFailure(classifyFailure(error, 'acquire'), error)
     }
+    if (this.#closed) {
+      // The request gave up waiting (its deadline came) and has answered already.
+      client.release()
+      throw new DatabaseFailure('pool_timeout', new Error('connection arrived after the request ended'))
+    }
     const released = lastReleased.get(client)
     if (released !== undefined && Date.now() - released > this.#options.idleCheckMs) {
       try {
@@ -78,6 +90,10 @@ export class Session {
         throw new DatabaseFailure('connect_failed', error)
       }
     }
+    if (this.#closed) {
+      client.release()
+      throw new DatabaseFailure('pool_timeout', new Error('connection arrived after the request ended'))
+    }
     this.#client = client
     return client
   }
@@ -86,13 +102,16 @@ export class Session {
     const { resilience, remainingMs } = this.#options
     return resilience.run(operation, remainingMs, async () => {
       const client = await this.#acquire()
+      this.#inFlight++
       try {
         const result = await client.query<R>(sql, params)
         return { rows: result.rows, rowCount: result.rowCount ?? result.rows.length }
       } catch (error) {
         const kind = classifyFailure(error, 'query')
-        if (kind !== 'query_error') this.#discard()
+        if (kind !== 'query_error' && this.#client === client) this.#discard()
         throw new DatabaseFailure(kind, error)
+      } finally {
+        this.#inFlight--
       }
     })
   }

@@ -3,7 +3,7 @@
  * pool exhausted, a backend killed, SQL errors, the breaker. No mocked driver.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { after, afterEach, before, describe, it } from 'node:test'
 import type { PoolClient } from '@neondatabase/serverless'
 import { classifyFailure, isRetryable } from '../../lib/db/failures.ts'
 import { createPool, type Pool } from '../../lib/db/pool.ts'
@@ -52,9 +52,17 @@ describe('a session under faults', () => {
     await database.close()
   })
 
+  // Every session is released after its test, as the dbConn dependency does after a response:
+  // a connection that arrives for a request that already gave up then goes back to the pool.
+  const open: Session[] = []
+  afterEach(() => {
+    for (const item of open.splice(0)) item.release()
+  })
   const session = (resilience: Resilience, budgetMs = 2_000, idleCheckMs = 30_000) => {
     const deadline = Date.now() + budgetMs
-    return new Session({ pool, resilience, idleCheckMs, remainingMs: () => deadline - Date.now() })
+    const created = new Session({ pool, resilience, idleCheckMs, remainingMs: () => deadline - Date.now() })
+    open.push(created)
+    return created
   }
 
   /** Holds the pool's only connection until released. */
@@ -85,12 +93,14 @@ describe('a session under faults', () => {
     const logs = captureLogs()
     const started = Date.now()
     try {
-      await assert.rejects(session(new Resilience({ ...quick, maxAttempts: 10, cooldownMs: 3_000 }), 1_000).read('SELECT 1'), (error: unknown) => {
+      const s = session(new Resilience({ ...quick, maxAttempts: 10, cooldownMs: 3_000 }), 1_000)
+      await assert.rejects(s.read('SELECT 1'), (error: unknown) => {
         assert.ok(error instanceof DatabaseUnavailable)
         assert.equal(error.status, 503)
         assert.equal(error.headers['retry-after'], '3')
         return true
       })
+      s.release()
     } finally {
       held.release()
       logs.restore()
@@ -102,7 +112,9 @@ describe('a session under faults', () => {
     const held = await exhaust()
     const logs = captureLogs()
     try {
-      await assert.rejects(session(new Resilience(quick), 600).write(`INSERT INTO ${table} VALUES (1, 'never')`), DatabaseUnavailable)
+      const s = session(new Resilience(quick), 600)
+      await assert.rejects(s.write(`INSERT INTO ${table} VALUES (1, 'never')`), DatabaseUnavailable)
+      s.release()
     } finally {
       held.release()
       logs.restore()
@@ -130,7 +142,11 @@ describe('a session under faults', () => {
     const held = await exhaust()
     const logs = captureLogs()
     try {
-      for (let i = 0; i < 2; i++) await assert.rejects(session(resilience).read('SELECT 1'), DatabaseUnavailable)
+      for (let i = 0; i < 2; i++) {
+        const s = session(resilience)
+        await assert.rejects(s.read('SELECT 1'), DatabaseUnavailable)
+        s.release()
+      }
       assert.equal(resilience.state, 'open')
       const started = Date.now()
       await assert.rejects(session(resilience).read('SELECT 1'), (error: unknown) => error instanceof DatabaseUnavailable && error.kind === 'circuit_open')
