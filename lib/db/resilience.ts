@@ -130,15 +130,18 @@ export class Resilience {
     const deadline = new AbortController()
     const timer = setTimeout(() => deadline.abort(), budget)
     try {
-      return await this.#policies[operation].execute(async ({ signal }) => {
+      const giveUp = () => last ?? new DatabaseFailure('pool_timeout', new Error('deadline reached'))
+      const attempts = this.#policies[operation].execute(async ({ signal }) => {
         try {
           // An attempt in flight when the deadline comes is abandoned, not waited for.
-          return await untilAborted(attempt(signal), signal, () => last ?? new DatabaseFailure('pool_timeout', new Error('deadline reached')))
+          return await untilAborted(attempt(signal), signal, giveUp)
         } catch (error) {
           if (error instanceof DatabaseFailure) last = error
           throw error
         }
       }, deadline.signal)
+      // So is a backoff wait: the answer (a stale one, a 503) goes out at the deadline.
+      return await untilAborted(attempts, deadline.signal, giveUp)
     } catch (error) {
       if ((error as { isBrokenCircuitError?: boolean }).isBrokenCircuitError) throw new DatabaseUnavailable('circuit_open', this.retryAfterSeconds)
       const failure = error instanceof DatabaseFailure ? error : last
