@@ -8,13 +8,12 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import * as v from 'valibot'
 import { dbConn } from '../../lib/db/database.ts'
-import { createPool, type Pool } from '../../lib/db/pool.ts'
 import type { DevDatabase } from '../../lib/dev/database.ts'
 import { depends } from '../../lib/http/depends.ts'
 import { lambdaFunction, type LambdaFunction } from '../../lib/http/lambda.ts'
 import { route } from '../../lib/http/route.ts'
 import { getUser } from '../../lib/users/routes.ts'
-import { functionEnv, startTestDatabase, uniqueName } from '../support/database.ts'
+import { functionEnv, seedUsers, startTestDatabase } from '../support/database.ts'
 import { invoke } from '../support/invoke.ts'
 import { captureLogs } from '../support/logs.ts'
 
@@ -50,16 +49,11 @@ const report = route({
 describe('reads while the database is unavailable', () => {
   let database: DevDatabase
   let fn: LambdaFunction
-  let pool: Pool
-  const ids: number[] = []
+  let ids: number[] = []
 
   before(async () => {
     database = await startTestDatabase()
-    pool = createPool({ url: database.url, max: 1 })
-    for (const name of [uniqueName('cached'), uniqueName('uncached')]) {
-      const { rows } = await pool.query(`INSERT INTO users (username, email, password_hash) VALUES ($1, $2, 'x') RETURNING id`, [name, `${name}@example.com`])
-      ids.push(Number(rows[0].id))
-    }
+    ids = await seedUsers(database.url, ['cached', 'uncached'])
     fn = await lambdaFunction([getUser, hold, report], {
       env: {
         ...functionEnv(database),
@@ -73,7 +67,6 @@ describe('reads while the database is unavailable', () => {
   after(async () => {
     letGo?.()
     await fn?.shutdown()
-    await pool?.end()
     await database?.close()
   })
 
@@ -143,21 +136,16 @@ describe('the shared cache tier (Redis)', async () => {
   const available = await redisAnswers(REDIS_URL)
   const skip = !available && !process.env.CI ? `no Redis at ${REDIS_URL}` : false
   let database: DevDatabase
-  let pool: Pool
   let id: number
   const functions: LambdaFunction[] = []
 
   before(async () => {
     database = await startTestDatabase()
-    pool = createPool({ url: database.url, max: 1 })
-    const name = uniqueName('shared')
-    const { rows } = await pool.query(`INSERT INTO users (username, email, password_hash) VALUES ($1, $2, 'x') RETURNING id`, [name, `${name}@example.com`])
-    id = Number(rows[0].id)
+    ;[id] = (await seedUsers(database.url, ['shared'])) as [number]
   })
   after(async () => {
     letGo?.()
     for (const fn of functions) await fn.shutdown()
-    await pool?.end()
     await database?.close()
   })
 

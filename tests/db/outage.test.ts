@@ -5,13 +5,12 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { createPool, type Pool } from '../../lib/db/pool.ts'
 import type { DevDatabase } from '../../lib/dev/database.ts'
 import { startFaultProxy, type FaultProxy } from '../../lib/dev/fault-proxy.ts'
 import { startWsProxy, type WsProxy } from '../../lib/dev/ws-proxy.ts'
 import { lambdaFunction, type LambdaFunction } from '../../lib/http/lambda.ts'
 import { getUser } from '../../lib/users/routes.ts'
-import { startTestDatabase, uniqueName } from '../support/database.ts'
+import { seedUsers, startTestDatabase } from '../support/database.ts'
 import { invoke } from '../support/invoke.ts'
 import { captureLogs } from '../support/logs.ts'
 
@@ -20,7 +19,7 @@ describe('the database unreachable mid-run', () => {
   let fault: FaultProxy
   let ws: WsProxy
   let fn: LambdaFunction
-  const ids: number[] = []
+  let ids: number[] = []
 
   before(async () => {
     database = await startTestDatabase()
@@ -28,12 +27,7 @@ describe('the database unreachable mid-run', () => {
     const target = `${url.hostname}:${url.port || 5432}`
     fault = await startFaultProxy({ target })
     ws = await startWsProxy({ allow: [target, fault.address] })
-    const seed: Pool = createPool({ url: database.url, max: 1 })
-    for (const name of [uniqueName('seen'), uniqueName('unseen')]) {
-      const { rows } = await seed.query(`INSERT INTO users (username, email, password_hash) VALUES ($1, $2, 'x') RETURNING id`, [name, `${name}@example.com`])
-      ids.push(Number(rows[0].id))
-    }
-    await seed.end()
+    ids = await seedUsers(database.url, ['seen', 'unseen'])
     const through = new URL(database.url)
     through.host = fault.address
     fn = await lambdaFunction(getUser, {

@@ -6,6 +6,7 @@
 import { openDevDatabase, type DevDatabase } from '../../lib/dev/database.ts'
 export { functionEnv } from '../../lib/dev/database.ts'
 import { migrate } from '../../lib/db/migrate.ts'
+import { createPool } from '../../lib/db/pool.ts'
 
 export const externalUrl: string | undefined = process.env.DATABASE_URL || undefined
 
@@ -19,4 +20,20 @@ export async function startTestDatabase(): Promise<DevDatabase> {
 /** A name no other test run has used, for rows that must not collide on a shared server. */
 export function uniqueName(prefix: string): string {
   return `${prefix}_${process.pid}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`.slice(0, 32)
+}
+
+/** Inserts plain users with these names (made unique) and returns their ids, in order. */
+export async function seedUsers(url: string, prefixes: readonly string[]): Promise<number[]> {
+  const pool = createPool({ url, max: 1 })
+  try {
+    const ids: number[] = []
+    for (const prefix of prefixes) {
+      const name = uniqueName(prefix)
+      const { rows } = await pool.query(`INSERT INTO users (username, email, password_hash) VALUES ($1, $2, 'x') RETURNING id`, [name, `${name}@example.com`])
+      ids.push(Number(rows[0].id))
+    }
+    return ids
+  } finally {
+    await pool.end()
+  }
 }
