@@ -22,9 +22,6 @@ export interface RawBody {
   readonly contentType: string
 }
 
-/** What was read: `undefined` when no body was sent. */
-export type ReadBody = unknown
-
 const FORM_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data']
 
 function mediaType(contentType: string | null): string {
@@ -111,7 +108,8 @@ async function parseForm(bytes: Uint8Array<ArrayBuffer>, contentType: string, ty
   return fields
 }
 
-export async function readBody(source: BodySource, spec: BodySpec): Promise<ReadBody> {
+/** The body as the route's kind reads it; `undefined` for a JSON route sent no body. */
+export async function readBody(source: BodySource, spec: BodySpec): Promise<unknown> {
   const contentType = source.contentType ?? ''
   const type = mediaType(contentType)
   if (spec.kind === 'bytes') {

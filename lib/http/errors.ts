@@ -6,7 +6,7 @@
  */
 import { log } from '../log.ts'
 import type { ValidationProblem } from './problems.ts'
-import { jsonReply, toWebResponse, type Reply } from './reply.ts'
+import { jsonReply, type Reply } from './reply.ts'
 
 export class HttpError extends Error {
   override name = 'HttpError'
@@ -25,9 +25,6 @@ export class HttpError extends Error {
     return jsonReply({ detail: this.detail }, this.status, this.headers)
   }
 
-  getResponse(): Response {
-    return toWebResponse(this.getReply())
-  }
 }
 
 /** 422 with every problem of the request at once. */

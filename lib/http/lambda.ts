@@ -75,7 +75,7 @@ export async function lambdaFunction(routes: Route | readonly Route[], options: 
   const env = options.env ?? process.env
   // Only a function with a route that may answer stale connects to the shared cache.
   const shared = list.some((item) => item.fallback) ? await sharedStoreFromEnv(env) : undefined
-  const app = createApp({ routes: list, ...options, cache: new StaleCache({ shared }) })
+  const app = createApp({ routes: list, ...options, env, cache: new StaleCache({ shared }) })
   try {
     await app.startup()
   } catch (error) {
