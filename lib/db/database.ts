@@ -18,7 +18,7 @@ export const database = lifespan('database', async function* ({ env }) {
   const pool = createPool({ url: config.databaseUrl, ...config.pool })
   const resilience = new Resilience(config.resilience)
   try {
-    yield { pool, resilience, idleCheckMs: config.pool.idleCheckMillis }
+    yield { pool, resilience, idleCheckMs: config.pool.idleCheckMillis, pingTimeoutMs: config.pool.connectionTimeoutMillis }
   } finally {
     await pool.end()
   }
@@ -32,8 +32,8 @@ export const dbPool = depends({ name: 'dbPool', lifespans: [database] }, (_, sco
  * first statement, with retries inside the request's deadline, released after the response.
  */
 export const dbConn = depends({ name: 'dbConn', lifespans: [database] }, async function* (_, scope) {
-  const { pool, resilience, idleCheckMs } = scope.state(database)
-  const session = new Session({ pool, resilience, idleCheckMs, remainingMs: () => scope.remainingMs() })
+  const { pool, resilience, idleCheckMs, pingTimeoutMs } = scope.state(database)
+  const session = new Session({ pool, resilience, idleCheckMs, pingTimeoutMs, remainingMs: () => scope.remainingMs() })
   let failed = false
   try {
     yield session

@@ -18,6 +18,8 @@ export interface SessionOptions {
   readonly remainingMs: () => number
   /** A connection idle longer than this is pinged before use. */
   readonly idleCheckMs: number
+  /** How long that ping may take before the connection is taken for dead. */
+  readonly pingTimeoutMs: number
 }
 
 export interface Rows<R> {
@@ -27,6 +29,52 @@ export interface Rows<R> {
 
 /** When each connection was last handed back, to know how long it has sat idle. */
 const lastReleased = new WeakMap<PoolClient, number>()
+
+/** Connections that failed while a request held them: closed when handed back. */
+const failedClients = new WeakSet<PoolClient>()
+
+/**
+ * A connection that dies while a request holds it (the server closes it, the socket drops)
+ * emits `error` on its client, and pg-pool listens only to idle ones: without this listener
+ * the process would crash. The statement in flight fails on its own and is retried.
+ */
+function onHeldClientError(this: PoolClient): void {
+  failedClients.add(this)
+}
+
+function takeOver(client: PoolClient): PoolClient {
+  client.on('error', onHeldClientError)
+  return client
+}
+
+/** Hands a connection back to the pool; a broken or failed one is closed, not reused. */
+function handBack(client: PoolClient, broken: boolean): void {
+  client.removeListener('error', onHeldClientError)
+  const close = broken || failedClients.has(client)
+  if (!close) lastReleased.set(client, Date.now())
+  client.release(close)
+}
+
+/**
+ * `SELECT 1` with a timeout of its own: a socket that died silently while the instance was
+ * frozen never answers, and the statement timeout is too long to wait on it. (pg takes a
+ * per-query `query_timeout` only from submittable queries, so the timer is ours.)
+ */
+async function ping(client: PoolClient, timeoutMs: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const query = client.query('SELECT 1')
+  query.catch(() => undefined) // after a timeout, its own failure no longer matters
+  try {
+    await Promise.race([
+      query,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer to a ping in ${timeoutMs} ms`)), timeoutMs)
+      }),
+    ])
+  } finally {
+    clearTimeout(timer)
+  }
+}
 
 export class Session {
   readonly #options: SessionOptions
@@ -57,13 +105,11 @@ export class Session {
     this.#client = undefined
     if (client === undefined) return
     // A connection with a statement still running on it cannot be handed to the next request.
-    const broken = failed || this.#inFlight > 0
-    if (!broken) lastReleased.set(client, Date.now())
-    client.release(broken)
+    handBack(client, failed || this.#inFlight > 0)
   }
 
   #discard(): void {
-    this.#client?.release(true)
+    if (this.#client !== undefined) handBack(this.#client, true)
     this.#client = undefined
   }
 
@@ -71,27 +117,27 @@ export class Session {
     if (this.#client !== undefined) return this.#client
     let client: PoolClient
     try {
-      client = await this.#options.pool.connect()
+      client = takeOver(await this.#options.pool.connect())
     } catch (error) {
       throw new DatabaseFailure(classifyFailure(error, 'acquire'), error)
     }
     if (this.#closed) {
       // The request gave up waiting (its deadline came) and has answered already.
-      client.release()
+      handBack(client, false)
       throw new DatabaseFailure('pool_timeout', new Error('connection arrived after the request ended'))
     }
     const released = lastReleased.get(client)
     if (released !== undefined && Date.now() - released > this.#options.idleCheckMs) {
       try {
-        await client.query('SELECT 1')
+        await ping(client, this.#options.pingTimeoutMs)
       } catch (error) {
         // The ping carried nothing of the caller's: as if no connection had opened.
-        client.release(true)
+        handBack(client, true)
         throw new DatabaseFailure('connect_failed', error)
       }
     }
     if (this.#closed) {
-      client.release()
+      handBack(client, false)
       throw new DatabaseFailure('pool_timeout', new Error('connection arrived after the request ended'))
     }
     this.#client = client

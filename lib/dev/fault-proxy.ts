@@ -2,7 +2,9 @@
  * A TCP relay to a database that can be made to fail on demand, for outage tests and load
  * tests: `forward` relays, `blackhole` keeps every connection open and silent (as a network
  * partition does: clients learn nothing until their timeouts), `refuse` closes new
- * connections at once. Loopback only.
+ * connections at once. `sever()` kills the connections open now the way a NAT or a server
+ * does while a Lambda instance is frozen: the database side is gone, the client is never
+ * told, and what it sends on them is lost; new connections are relayed. Loopback only.
  */
 import { connect, createServer, type Socket } from 'node:net'
 
@@ -13,6 +15,8 @@ export interface FaultProxy {
   readonly address: string
   readonly mode: FaultMode
   setMode(mode: FaultMode): void
+  /** Silently kills every connection open now (their clients are not told); returns how many. */
+  sever(): number
   close(): Promise<void>
 }
 
@@ -21,12 +25,17 @@ export async function startFaultProxy(options: { target: string; port?: number }
   const targetHost = options.target.slice(0, at)
   const targetPort = Number(options.target.slice(at + 1))
   let mode: FaultMode = 'forward'
-  const pairs = new Set<{ client: Socket; upstream: Socket | undefined }>()
+  interface Pair {
+    client: Socket
+    upstream: Socket | undefined
+    severed: boolean
+  }
+  const pairs = new Set<Pair>()
 
   const server = createServer((client) => {
     client.on('error', () => undefined)
     if (mode === 'refuse') return void client.destroy()
-    const pair: { client: Socket; upstream: Socket | undefined } = { client, upstream: undefined }
+    const pair: Pair = { client, upstream: undefined, severed: false }
     pairs.add(pair)
     client.on('close', () => {
       pair.upstream?.destroy()
@@ -35,14 +44,16 @@ export async function startFaultProxy(options: { target: string; port?: number }
     if (mode === 'blackhole') return // held open, never answered
     const upstream = connect({ host: targetHost, port: targetPort })
     pair.upstream = upstream
-    upstream.on('error', () => client.destroy())
-    upstream.on('close', () => client.destroy())
+    upstream.on('error', () => undefined)
+    upstream.on('close', () => {
+      if (!pair.severed) client.destroy()
+    })
     // Relayed only while forwarding: in a blackhole, bytes go nowhere, both ways.
     client.on('data', (chunk) => {
-      if (mode === 'forward') upstream.write(chunk)
+      if (mode === 'forward' && !pair.severed) upstream.write(chunk)
     })
     upstream.on('data', (chunk) => {
-      if (mode === 'forward') client.write(chunk)
+      if (mode === 'forward' && !pair.severed) client.write(chunk)
     })
   })
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve))
@@ -62,6 +73,16 @@ export async function startFaultProxy(options: { target: string; port?: number }
         }
       }
       mode = next
+    },
+    sever() {
+      let count = 0
+      for (const pair of pairs) {
+        if (pair.severed) continue
+        pair.severed = true
+        pair.upstream?.destroy()
+        count++
+      }
+      return count
     },
     async close() {
       for (const pair of pairs) {

@@ -60,7 +60,7 @@ describe('a session under faults', () => {
   })
   const session = (resilience: Resilience, budgetMs = 2_000, idleCheckMs = 30_000) => {
     const deadline = Date.now() + budgetMs
-    const created = new Session({ pool, resilience, idleCheckMs, remainingMs: () => deadline - Date.now() })
+    const created = new Session({ pool, resilience, idleCheckMs, pingTimeoutMs: 1_000, remainingMs: () => deadline - Date.now() })
     open.push(created)
     return created
   }
@@ -185,14 +185,14 @@ describe('connections killed under the pool', { skip: externalUrl === undefined 
 
   it('survives an idle backend killed with pg_terminate_backend: no crash, and the next read succeeds', async () => {
     const resilience = new Resilience(quick)
-    const first = new Session({ pool, resilience, idleCheckMs: 0, remainingMs: () => 2_000 })
+    const first = new Session({ pool, resilience, idleCheckMs: 0, pingTimeoutMs: 1_000, remainingMs: () => 2_000 })
     const { rows } = await first.read<{ pid: number }>('SELECT pg_backend_pid() AS pid')
     first.release()
     const logs = captureLogs()
     try {
       await admin.query('SELECT pg_terminate_backend($1)', [rows[0]?.pid])
       await new Promise((resolve) => setTimeout(resolve, 200))
-      const next = new Session({ pool, resilience, idleCheckMs: 0, remainingMs: () => 2_000 })
+      const next = new Session({ pool, resilience, idleCheckMs: 0, pingTimeoutMs: 1_000, remainingMs: () => 2_000 })
       const answer = await next.read<{ pid: number }>('SELECT pg_backend_pid() AS pid')
       next.release()
       assert.notEqual(answer.rows[0]?.pid, rows[0]?.pid, 'a new backend answered')
@@ -203,7 +203,7 @@ describe('connections killed under the pool', { skip: externalUrl === undefined 
 
   it('does not retry a write whose connection died mid-statement', async () => {
     const resilience = new Resilience(quick)
-    const s = new Session({ pool, resilience, idleCheckMs: 30_000, remainingMs: () => 5_000 })
+    const s = new Session({ pool, resilience, idleCheckMs: 30_000, pingTimeoutMs: 1_000, remainingMs: () => 5_000 })
     const { rows } = await s.read<{ pid: number }>('SELECT pg_backend_pid() AS pid')
     const logs = captureLogs()
     try {
