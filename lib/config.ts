@@ -87,6 +87,7 @@ const count = (min: number, max: number) =>
 
 const FunctionSchema = v.object({
   DATABASE_URL: databaseUrl,
+  DATABASE_REPLICA_URL: v.optional(databaseUrl),
   DATABASE_WS_PROXY: v.optional(wsProxy),
   DATABASE_POOL_MAX: v.optional(count(1, 100), '2'),
   DATABASE_CONNECT_TIMEOUT_MS: v.optional(count(100, 60_000), '2000'),
@@ -165,6 +166,8 @@ function readAdmin(parsed: v.InferOutput<typeof DevSchema>, embedded: boolean): 
 
 export interface FunctionConfig {
   readonly databaseUrl: string
+  /** A read replica, tried for reads when the primary cannot answer in time. */
+  readonly replicaUrl: string | undefined
   readonly driver: DriverSettings
   readonly pool: {
     readonly max: number
@@ -181,7 +184,7 @@ export interface FunctionConfig {
 export type LinkedResources = object
 
 /** SST secret names and the variables they stand for. */
-export const LINKED_SECRETS = { DatabaseUrl: 'DATABASE_URL', JwtSecret: 'JWT_SECRET' } as const
+export const LINKED_SECRETS = { DatabaseUrl: 'DATABASE_URL', DatabaseReplicaUrl: 'DATABASE_REPLICA_URL', JwtSecret: 'JWT_SECRET' } as const
 
 function linkedValue(resources: LinkedResources, name: string): string | undefined {
   if (!(name in resources)) return undefined
@@ -199,6 +202,7 @@ export function readFunctionConfig(env: Env, resources: LinkedResources = Resour
   const parsed = parse(FunctionSchema, merged)
   return {
     databaseUrl: parsed.DATABASE_URL,
+    replicaUrl: parsed.DATABASE_REPLICA_URL,
     driver: parsed.DATABASE_WS_PROXY === undefined ? { mode: 'neon' } : { mode: 'local', wsProxy: parsed.DATABASE_WS_PROXY },
     pool: {
       max: parsed.DATABASE_POOL_MAX,

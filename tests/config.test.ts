@@ -101,6 +101,20 @@ describe('readFunctionConfig under SST', () => {
   it('falls back to DATABASE_URL when nothing is linked', () => {
     assert.equal(readFunctionConfig({ DATABASE_URL: 'postgres://u@from-env/db' }, {}).databaseUrl, 'postgres://u@from-env/db')
   })
+
+  it('takes a read replica from the DatabaseReplicaUrl secret or DATABASE_REPLICA_URL, and none by default', () => {
+    const base = { DATABASE_URL: 'postgres://u@primary/db' }
+    assert.equal(readFunctionConfig(base, {}).replicaUrl, undefined)
+    assert.equal(readFunctionConfig({ ...base, DATABASE_REPLICA_URL: 'postgres://u@env-replica/db' }, {}).replicaUrl, 'postgres://u@env-replica/db')
+    const linked = readFunctionConfig(
+      { ...base, DATABASE_REPLICA_URL: 'postgres://u@env-replica/db' },
+      { DatabaseReplicaUrl: { value: 'postgres://u@linked-replica/db' } },
+    )
+    assert.equal(linked.replicaUrl, 'postgres://u@linked-replica/db')
+    const error = configError(() => readFunctionConfig({ ...base, DATABASE_REPLICA_URL: 'mysql://u:secret@replica/db' }, {}))
+    assert.equal(error.variable, 'DATABASE_REPLICA_URL')
+    assert.doesNotMatch(error.message, /secret/)
+  })
 })
 
 describe('readFunctionConfig pool and retry settings', () => {

@@ -10,17 +10,22 @@ import { lifespan } from '../http/lifespan.ts'
 import { configureDriver } from './driver.ts'
 import { createPool, type Pool } from './pool.ts'
 import { Resilience } from './resilience.ts'
-import { Session } from './session.ts'
+import { Session, type Target } from './session.ts'
 
 export const database = lifespan('database', async function* ({ env }) {
   const config = readFunctionConfig(env)
   await configureDriver(config.driver)
   const pool = createPool({ url: config.databaseUrl, ...config.pool })
   const resilience = new Resilience(config.resilience)
+  // The replica has a pool and a breaker of its own: one database's outage says nothing of the other's.
+  const replica: Target | undefined = config.replicaUrl === undefined ? undefined : {
+    pool: createPool({ url: config.replicaUrl, ...config.pool }),
+    resilience: new Resilience({ ...config.resilience, name: 'replica' }),
+  }
   try {
-    yield { pool, resilience, idleCheckMs: config.pool.idleCheckMillis, pingTimeoutMs: config.pool.connectionTimeoutMillis }
+    yield { pool, resilience, replica, idleCheckMs: config.pool.idleCheckMillis, pingTimeoutMs: config.pool.connectionTimeoutMillis }
   } finally {
-    await pool.end()
+    await Promise.all([pool.end(), replica?.pool.end()])
   }
 })
 
@@ -32,8 +37,8 @@ export const dbPool = depends({ name: 'dbPool', lifespans: [database] }, (_, sco
  * first statement, with retries inside the request's deadline, released after the response.
  */
 export const dbConn = depends({ name: 'dbConn', lifespans: [database] }, async function* (_, scope) {
-  const { pool, resilience, idleCheckMs, pingTimeoutMs } = scope.state(database)
-  const session = new Session({ pool, resilience, idleCheckMs, pingTimeoutMs, remainingMs: () => scope.remainingMs() })
+  const { pool, resilience, replica, idleCheckMs, pingTimeoutMs } = scope.state(database)
+  const session = new Session({ pool, resilience, replica, idleCheckMs, pingTimeoutMs, remainingMs: () => scope.remainingMs() })
   let failed = false
   try {
     yield session

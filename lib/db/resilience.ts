@@ -32,6 +32,8 @@ export interface ResilienceOptions {
   readonly cooldownMs: number
   /** Time kept back from the deadline for the answer itself (a fallback, a 503). */
   readonly reserveMs: number
+  /** Which database the logs name: `primary` or `replica`. */
+  readonly name: string
 }
 
 export const DEFAULT_RESILIENCE: ResilienceOptions = {
@@ -41,6 +43,7 @@ export const DEFAULT_RESILIENCE: ResilienceOptions = {
   breakAfter: 5,
   cooldownMs: 5_000,
   reserveMs: 250,
+  name: 'primary',
 }
 
 /** 503 with Retry-After: the database could not be reached within the request's deadline. */
@@ -84,12 +87,12 @@ export class Resilience {
 
   constructor(options: Partial<ResilienceOptions> = {}) {
     this.options = { ...DEFAULT_RESILIENCE, ...options }
-    const { maxAttempts, initialDelayMs, maxDelayMs, breakAfter, cooldownMs } = this.options
+    const { maxAttempts, initialDelayMs, maxDelayMs, breakAfter, cooldownMs, name } = this.options
     this.breaker = circuitBreaker(
       handleWhen((error) => error instanceof DatabaseFailure && isOutage(error.kind)),
       { halfOpenAfter: cooldownMs, breaker: new ConsecutiveBreaker(breakAfter) },
     )
-    this.breaker.onStateChange((state) => log('warn', 'database circuit breaker', { state: CircuitState[state] }))
+    this.breaker.onStateChange((state) => log('warn', 'database circuit breaker', { database: name, state: CircuitState[state] }))
     const retrying = (operation: Operation) => {
       const policy = retry(
         handleWhen((error) => error instanceof DatabaseFailure && isRetryable(error.kind, operation)),
@@ -97,6 +100,7 @@ export class Resilience {
       )
       policy.onRetry((reason) =>
         log('warn', 'database retry', {
+          database: name,
           operation,
           delay_ms: Math.round(reason.delay),
           attempt: reason.attempt,
@@ -146,7 +150,7 @@ export class Resilience {
       if ((error as { isBrokenCircuitError?: boolean }).isBrokenCircuitError) throw new DatabaseUnavailable('circuit_open', this.retryAfterSeconds)
       const failure = error instanceof DatabaseFailure ? error : last
       if (failure !== undefined && isOutage(failure.kind) && (error === failure || deadline.signal.aborted)) {
-        log('warn', 'database unavailable', { operation, kind: failure.kind, breaker: this.state })
+        log('warn', 'database unavailable', { database: this.options.name, operation, kind: failure.kind, breaker: this.state })
         throw new DatabaseUnavailable(failure.kind, this.retryAfterSeconds)
       }
       throw error instanceof DatabaseFailure ? error.cause : error

@@ -4,16 +4,24 @@
  * statement runs under the resilience policy: `read` is retried on any passing outage, on a
  * fresh connection when the old one died; `write` only when it certainly never reached the
  * database. A connection that sat idle past the threshold (a Lambda instance frozen between
- * invocations) is checked with a ping before it is trusted.
+ * invocations) is checked with a ping before it is trusted. With a read replica, a read that
+ * the primary cannot answer within half the time left goes to the replica for the rest.
  */
 import type { PoolClient, QueryResultRow } from '@neondatabase/serverless'
 import { DatabaseFailure, classifyFailure } from './failures.ts'
 import type { Pool } from './pool.ts'
-import type { Operation, Resilience } from './resilience.ts'
+import { log } from '../log.ts'
+import { DatabaseUnavailable, type Operation, type Resilience } from './resilience.ts'
 
-export interface SessionOptions {
+/** A database a session can run statements on: its pool and its retry/breaker policy. */
+export interface Target {
   readonly pool: Pool
   readonly resilience: Resilience
+}
+
+export interface SessionOptions extends Target {
+  /** A read replica: reads go there when the primary cannot answer in time. */
+  readonly replica?: Target | undefined
   /** Time left before the request's deadline. */
   readonly remainingMs: () => number
   /** A connection idle longer than this is pinged before use. */
@@ -78,28 +86,65 @@ async function ping(client: PoolClient, timeoutMs: number): Promise<void> {
 
 export class Session {
   readonly #options: SessionOptions
+  readonly #primary: Line
+  readonly #replica: Line | undefined
+  /** Set when the primary failed a read in this request: later reads go to the replica. */
+  #primaryDown = false
+
+  constructor(options: SessionOptions) {
+    this.#options = options
+    this.#primary = new Line(options, options)
+    this.#replica = options.replica && new Line(options.replica, options)
+  }
+
+  /** A statement that changes nothing: retried on any outage, then tried on the replica. */
+  async read<R extends QueryResultRow = QueryResultRow>(sql: string, params: unknown[] = []): Promise<Rows<R>> {
+    const { remainingMs } = this.#options
+    const replica = this.#replica
+    if (replica === undefined) return this.#primary.run<R>('read', sql, params, remainingMs)
+    if (!this.#primaryDown) {
+      // The primary gets half of the time left, so that the replica still has some.
+      const kept = remainingMs() / 2
+      try {
+        return await this.#primary.run<R>('read', sql, params, () => remainingMs() - kept)
+      } catch (error) {
+        if (!(error instanceof DatabaseUnavailable)) throw error
+        this.#primaryDown = true
+        this.#primary.release(false)
+        log('warn', 'database read from replica', { kind: error.kind })
+      }
+    }
+    return replica.run<R>('read', sql, params, remainingMs)
+  }
+
+  /** A statement that changes data: on the primary only, retried only when it never reached it. */
+  write<R extends QueryResultRow = QueryResultRow>(sql: string, params: unknown[] = []): Promise<Rows<R>> {
+    return this.#primary.run<R>('write', sql, params, this.#options.remainingMs)
+  }
+
+  /** Hands the connections back; a failed request's are closed, not reused. */
+  release(failed = false): void {
+    this.#primary.release(failed)
+    this.#replica?.release(failed)
+  }
+}
+
+/** One database of a session: at most one connection of its pool, taken on first use. */
+class Line {
+  readonly #target: Target
+  readonly #options: SessionOptions
   #client: PoolClient | undefined
   /** Set once the request is done: a connection that arrives after that goes straight back. */
   #closed = false
   /** Statements sent and not yet answered (one abandoned at the deadline may still be running). */
   #inFlight = 0
 
-  constructor(options: SessionOptions) {
+  constructor(target: Target, options: SessionOptions) {
+    this.#target = target
     this.#options = options
   }
 
-  /** A statement that changes nothing: retried on any outage. */
-  read<R extends QueryResultRow = QueryResultRow>(sql: string, params: unknown[] = []): Promise<Rows<R>> {
-    return this.#run<R>('read', sql, params)
-  }
-
-  /** A statement that changes data: retried only when it never reached the database. */
-  write<R extends QueryResultRow = QueryResultRow>(sql: string, params: unknown[] = []): Promise<Rows<R>> {
-    return this.#run<R>('write', sql, params)
-  }
-
-  /** Hands the connection back; a failed request's connection is closed, not reused. */
-  release(failed = false): void {
+  release(failed: boolean): void {
     this.#closed = true
     const client = this.#client
     this.#client = undefined
@@ -117,7 +162,7 @@ export class Session {
     if (this.#client !== undefined) return this.#client
     let client: PoolClient
     try {
-      client = takeOver(await this.#options.pool.connect())
+      client = takeOver(await this.#target.pool.connect())
     } catch (error) {
       throw new DatabaseFailure(classifyFailure(error, 'acquire'), error)
     }
@@ -144,9 +189,8 @@ export class Session {
     return client
   }
 
-  #run<R extends QueryResultRow>(operation: Operation, sql: string, params: unknown[]): Promise<Rows<R>> {
-    const { resilience, remainingMs } = this.#options
-    return resilience.run(operation, remainingMs, async () => {
+  run<R extends QueryResultRow>(operation: Operation, sql: string, params: unknown[], remainingMs: () => number): Promise<Rows<R>> {
+    return this.#target.resilience.run(operation, remainingMs, async () => {
       const client = await this.#acquire()
       this.#inFlight++
       try {
