@@ -38,7 +38,7 @@ export const dbPool = depends({ name: 'dbPool', lifespans: [database] }, (_, sco
  */
 export const dbConn = depends({ name: 'dbConn', lifespans: [database] }, async function* (_, scope) {
   const { pool, resilience, replica, idleCheckMs, pingTimeoutMs } = scope.state(database)
-  const session = new Session({ pool, resilience, replica, idleCheckMs, pingTimeoutMs, remainingMs: () => scope.remainingMs() })
+  const session = new Session({ pool, resilience, replica, idleCheckMs, pingTimeoutMs, remainingMs: () => scope.remainingMs(), metrics: scope.metrics })
   let failed = false
   try {
     yield session

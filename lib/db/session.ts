@@ -10,6 +10,7 @@
 import type { PoolClient, QueryResultRow } from '@neondatabase/serverless'
 import { DatabaseFailure, classifyFailure } from './failures.ts'
 import type { Pool } from './pool.ts'
+import { newMetrics, type RequestMetrics } from '../http/metrics.ts'
 import { log } from '../log.ts'
 import { DatabaseUnavailable, type Operation, type Resilience } from './resilience.ts'
 
@@ -24,6 +25,8 @@ export interface SessionOptions extends Target {
   readonly replica?: Target | undefined
   /** Time left before the request's deadline. */
   readonly remainingMs: () => number
+  /** Where the request's wait for connections and its retries are counted. */
+  readonly metrics?: RequestMetrics | undefined
   /** A connection idle longer than this is pinged before use. */
   readonly idleCheckMs: number
   /** How long that ping may take before the connection is taken for dead. */
@@ -86,6 +89,7 @@ async function ping(client: PoolClient, timeoutMs: number): Promise<void> {
 
 export class Session {
   readonly #options: SessionOptions
+  readonly #metrics: RequestMetrics
   readonly #primary: Line
   readonly #replica: Line | undefined
   /** Set when the primary failed a read in this request: later reads go to the replica. */
@@ -93,8 +97,9 @@ export class Session {
 
   constructor(options: SessionOptions) {
     this.#options = options
-    this.#primary = new Line(options, options)
-    this.#replica = options.replica && new Line(options.replica, options)
+    this.#metrics = options.metrics ?? newMetrics()
+    this.#primary = new Line(options, options, this.#metrics)
+    this.#replica = options.replica && new Line(options.replica, options, this.#metrics)
   }
 
   /** A statement that changes nothing: retried on any outage, then tried on the replica. */
@@ -114,7 +119,9 @@ export class Session {
         log('warn', 'database read from replica', { kind: error.kind })
       }
     }
-    return replica.run<R>('read', sql, params, remainingMs)
+    const rows = await replica.run<R>('read', sql, params, remainingMs)
+    this.#metrics.dbSource = 'replica'
+    return rows
   }
 
   /** A statement that changes data: on the primary only, retried only when it never reached it. */
@@ -133,15 +140,17 @@ export class Session {
 class Line {
   readonly #target: Target
   readonly #options: SessionOptions
+  readonly #metrics: RequestMetrics
   #client: PoolClient | undefined
   /** Set once the request is done: a connection that arrives after that goes straight back. */
   #closed = false
   /** Statements sent and not yet answered (one abandoned at the deadline may still be running). */
   #inFlight = 0
 
-  constructor(target: Target, options: SessionOptions) {
+  constructor(target: Target, options: SessionOptions, metrics: RequestMetrics) {
     this.#target = target
     this.#options = options
+    this.#metrics = metrics
   }
 
   release(failed: boolean): void {
@@ -161,10 +170,13 @@ class Line {
   async #acquire(): Promise<PoolClient> {
     if (this.#client !== undefined) return this.#client
     let client: PoolClient
+    const waitStarted = performance.now()
     try {
       client = takeOver(await this.#target.pool.connect())
     } catch (error) {
       throw new DatabaseFailure(classifyFailure(error, 'acquire'), error)
+    } finally {
+      this.#metrics.dbWaitMs += performance.now() - waitStarted
     }
     if (this.#closed) {
       // The request gave up waiting (its deadline came) and has answered already.
@@ -190,7 +202,10 @@ class Line {
   }
 
   run<R extends QueryResultRow>(operation: Operation, sql: string, params: unknown[], remainingMs: () => number): Promise<Rows<R>> {
+    this.#metrics.dbUsed = true
+    let attempts = 0
     return this.#target.resilience.run(operation, remainingMs, async () => {
+      if (attempts++ > 0) this.#metrics.dbRetries++
       const client = await this.#acquire()
       this.#inFlight++
       try {

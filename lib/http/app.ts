@@ -9,6 +9,7 @@ import { analyze, type Dependency } from './depends.ts'
 import { methodNotAllowed, notFound, toReply } from './errors.ts'
 import { fromHono, pathPattern, type AppEnv } from './incoming.ts'
 import { LifespanRunner } from './lifespan.ts'
+import { newMetrics } from './metrics.ts'
 import { logRequest, routeServer, type IncomingRequest, type RequestMeta, type RouteServer, type ServeContext } from './pipeline.ts'
 import { setHeader, toWebResponse, type Outcome } from './reply.ts'
 import type { HttpMethod, Route } from './route.ts'
@@ -93,10 +94,11 @@ export function createApp(options: AppOptions): App {
     const cold = served++ === 0
     const given = incoming.header('x-request-id')
     const requestId = given !== undefined && REQUEST_ID.test(given) ? given : (incoming.gatewayRequestId ?? crypto.randomUUID())
+    const metrics = newMetrics()
     let outcome: Outcome
     try {
       // `serve` puts the request id on what it returns.
-      outcome = await serve({ requestId, startedAt })
+      outcome = await serve({ requestId, startedAt, metrics })
     } catch (error) {
       outcome = toReply(error, { requestId, route: route ?? incoming.path })
       setHeader(outcome, 'x-request-id', requestId)
@@ -110,6 +112,7 @@ export function createApp(options: AppOptions): App {
       status: outcome.status,
       durationMs: Math.round((performance.now() - startedAt) * 100) / 100,
       cold,
+      metrics,
     })
     return outcome
   }

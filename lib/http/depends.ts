@@ -9,6 +9,7 @@
  */
 import { log } from '../log.ts'
 import type { BackgroundTasks } from './background.ts'
+import type { RequestMetrics } from './metrics.ts'
 import type { Lifespan } from './lifespan.ts'
 
 /** What a dependency (and a handler) can see of the request being served. */
@@ -22,6 +23,8 @@ export interface RequestScope {
   state<S>(lifespan: Lifespan<S>): S
   /** Milliseconds left before the request's deadline (Lambda's remaining time). */
   remainingMs(): number
+  /** Figures for the request's log line (database wait, retries, stale answers). */
+  readonly metrics: RequestMetrics
 }
 
 declare const OUTPUT: unique symbol

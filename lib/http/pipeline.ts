@@ -18,6 +18,7 @@ import type { Lifespan, LifespanRunner } from './lifespan.ts'
 import { problemsFromIssues, type Location, type ValidationProblem } from './problems.ts'
 import { JSON_TYPE, setHeader, type Outcome } from './reply.ts'
 import type { Route } from './route.ts'
+import { emfFields, type RequestMetrics } from './metrics.ts'
 import { cacheKey, type StaleCache } from './stale-cache.ts'
 
 /** What Lambda tells a function about the invocation in flight. */
@@ -50,6 +51,8 @@ export interface IncomingRequest {
 export interface RequestMeta {
   readonly requestId: string
   readonly startedAt: number
+  /** Filled in on the way, written on the request's log line. */
+  readonly metrics: RequestMetrics
 }
 
 /** What the app gives every route it serves. */
@@ -117,6 +120,7 @@ function serialize(route: Route, result: unknown, requestId: string): Outcome {
 /** The per-request view handed to dependencies and handlers; parts are made on first use. */
 class Scope implements RequestScope {
   readonly requestId: string
+  readonly metrics: RequestMetrics
   readonly #incoming: IncomingRequest
   readonly #app: ServeContext
   readonly #deadline: number
@@ -125,6 +129,7 @@ class Scope implements RequestScope {
 
   constructor(incoming: IncomingRequest, meta: RequestMeta, app: ServeContext) {
     this.requestId = meta.requestId
+    this.metrics = meta.metrics
     this.#incoming = incoming
     this.#app = app
     this.#deadline = meta.startedAt + app.deadlineMs
@@ -205,6 +210,7 @@ export function routeServer(route: Route, app: ServeContext): RouteServer {
       const stale = key !== undefined && error instanceof HttpError && error.status === 503 ? await app.cache.recall(key, requestId) : undefined
       if (stale !== undefined) {
         log('warn', 'served stale', { request_id: requestId, route: route.key, age_s: Number(stale.headers.age) })
+        meta.metrics.stale = true
         outcome = stale
       } else {
         outcome = toReply(error, { requestId, route: route.key })
@@ -232,6 +238,7 @@ export interface RequestLine {
   readonly status: number
   readonly durationMs: number
   readonly cold: boolean
+  readonly metrics: RequestMetrics
 }
 
 let clockMs = 0
@@ -249,7 +256,7 @@ function isoNow(): string {
 
 /**
  * The one line per request, written field by field: it is on every request's path, and a
- * generic `log()` call costs several times more.
+ * generic `log()` call costs several times more. It is also an EMF document (metrics.ts).
  */
 export function logRequest(line: RequestLine): void {
   writeLogLine(
@@ -258,6 +265,6 @@ export function logRequest(line: RequestLine): void {
       line.awsRequestId === undefined ? '' : `,"aws_request_id":${JSON.stringify(line.awsRequestId)}`
     },"method":${JSON.stringify(line.method)},"route":${line.route === null ? 'null' : JSON.stringify(line.route)},"path":${JSON.stringify(
       line.path,
-    )},"status":${line.status},"duration_ms":${line.durationMs},"cold":${line.cold}}`,
+    )},"status":${line.status},"duration_ms":${line.durationMs},"cold":${line.cold}${emfFields(line.route, line.metrics)}}`,
   )
 }

@@ -106,10 +106,23 @@ describe('reads while the database is unavailable', () => {
     }
     assert.ok(logs.entries.some((entry) => entry.message === 'served stale'))
     assert.ok(logs.entries.some((entry) => entry.message === 'database retry'))
+    // The request lines carry the figures as metrics: the wait for a connection, the retries, the stale answer.
+    const staleLine = logs.entries.find((entry) => entry.message === 'request' && entry.route === 'GET /users/{id}' && entry.status === 200)
+    assert.ok(staleLine, 'the stale answer was logged as a request')
+    assert.equal(staleLine.stale, 1)
+    assert.equal(staleLine.db_retries, 2, 'three attempts: two retries')
+    assert.ok(Number(staleLine.db_wait_ms) >= 200, `waited on the pool for its attempts (${staleLine.db_wait_ms} ms)`)
+    const declared = (staleLine._aws as { CloudWatchMetrics: { Metrics: { Name: string }[] }[] }).CloudWatchMetrics[0]?.Metrics.map((metric) => metric.Name)
+    assert.deepEqual(declared, ['duration_ms', 'db_wait_ms', 'db_retries', 'stale'])
 
-    const again = await getUserEvent(ids[0] as number)
+    const watch = captureLogs()
+    const again = await getUserEvent(ids[0] as number).finally(() => watch.restore())
     assert.equal(again.status, 200)
     assert.equal(again.headers.age, undefined, 'fresh again once the database answers')
+    const freshLine = watch.entries.find((entry) => entry.message === 'request')
+    assert.equal(freshLine?.stale, 0)
+    assert.equal(freshLine?.db_retries, 0)
+    assert.equal(typeof freshLine?.db_wait_ms, 'number')
   })
 })
 

@@ -77,6 +77,7 @@ describe('a read replica between the primary and the cache', () => {
         assert.equal(answer.headers['cache-status'], undefined)
       }
       assert.ok(logs.entries.some((entry) => entry.message === 'database read from replica'))
+      assert.ok(logs.entries.some((entry) => entry.message === 'request' && entry.db_source === 'replica' && entry.stale === 0))
 
       // Then the replica goes too: the cache, then 503.
       replica.setMode('blackhole')

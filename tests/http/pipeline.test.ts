@@ -252,7 +252,26 @@ describe('observability', () => {
       assert.equal(typeof line.duration_ms, 'number')
       assert.equal(line.level, 'info')
       assert.match(String(line.aws_request_id), /^aws-req-/)
+      // CloudWatch Embedded Metric Format: the line declares its own metrics, per route.
+      const emf = line._aws as { Timestamp: number; CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] }
+      assert.ok(Math.abs(emf.Timestamp - Date.now()) < 60_000)
+      assert.deepEqual(emf.CloudWatchMetrics, [{ Namespace: 'users-api', Dimensions: [['route']], Metrics: [{ Name: 'duration_ms', Unit: 'Milliseconds' }] }])
+      assert.equal(line.db_wait_ms, undefined, 'no database figures for a route that used none')
     }
+  })
+
+  it('declares no metric for a request that matched no route (a dimension must be a string)', async () => {
+    const fn = await serve(ping)
+    const logs = captureLogs()
+    try {
+      const missing = await invoke(fn.handler, { method: 'GET', route: '$default', path: '/nowhere' })
+      assert.equal(missing.status, 404)
+    } finally {
+      logs.restore()
+    }
+    const [line] = logs.entries.filter((entry) => entry.message === 'request')
+    assert.equal(line?.route, null)
+    assert.equal(line?._aws, undefined)
   })
 
   it('puts a request id on every response: the caller’s, else API Gateway’s', async () => {
