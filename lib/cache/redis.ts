@@ -11,6 +11,8 @@ import { readCacheConfig } from '../config.ts'
 import type { SharedStore } from '../http/stale-cache.ts'
 import { log } from '../log.ts'
 
+const CONNECT_TIMEOUT_MS = 1_000
+
 export async function sharedStoreFromEnv(env: Env): Promise<SharedStore | undefined> {
   const { redisUrl, commandTimeoutMs } = readCacheConfig(env)
   if (redisUrl === undefined) return undefined
@@ -21,7 +23,7 @@ export async function sharedStoreFromEnv(env: Env): Promise<SharedStore | undefi
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
-    connectTimeout: 1_000,
+    connectTimeout: CONNECT_TIMEOUT_MS,
     commandTimeout: commandTimeoutMs,
     // Keep trying in the background, slowly; requests never wait for it.
     retryStrategy: (times: number) => Math.min(times * 200, 5_000),
@@ -34,7 +36,17 @@ export async function sharedStoreFromEnv(env: Env): Promise<SharedStore | undefi
   client.on('ready', () => {
     reported = false
   })
-  client.connect().catch(() => undefined)
+  // Connected during the instance's init (Lambda's init phase), so that its first request
+  // finds Redis ready; one that does not answer by the connect timeout is left to connect in
+  // the background.
+  let timer: ReturnType<typeof setTimeout> | undefined
+  await Promise.race([
+    client.connect().catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CONNECT_TIMEOUT_MS)
+    }),
+  ])
+  clearTimeout(timer)
   const guard = async <T>(what: string, command: () => Promise<T>): Promise<T | undefined> => {
     try {
       return await command()
