@@ -15,7 +15,8 @@ import { startWsProxy } from '../lib/dev/ws-proxy.ts'
 import { lambdaFunction } from '../lib/http/lambda.ts'
 import { setLogSink } from '../lib/log.ts'
 import { getUser } from '../lib/users/routes.ts'
-import { startTestDatabase } from '../tests/support/database.ts'
+import { bearer, createUser } from '../tests/support/auth.ts'
+import { startTestDatabase, TEST_JWT_SECRET } from '../tests/support/database.ts'
 import { invoke } from '../tests/support/invoke.ts'
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '30' }, instances: { type: 'string', default: '4' } } })
@@ -41,10 +42,12 @@ for (let i = 0; i < 20; i++) {
   ids.push(Number(rows[0].id))
 }
 await seed.end()
+// The caller: a super_admin (the same rights on every read), identified from the kept record while the database is away.
+const headers = await bearer((await createUser(database.url, { prefix: 'bench_admin', role: 'super_admin' })).id, 3600)
 
 const through = new URL(database.url)
 through.host = fault.address
-const env = { DATABASE_URL: through.toString(), DATABASE_WS_PROXY: ws.address, DATABASE_CONNECT_TIMEOUT_MS: '1000', DATABASE_QUERY_TIMEOUT_MS: '2000' }
+const env = { JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: through.toString(), DATABASE_WS_PROXY: ws.address, DATABASE_CONNECT_TIMEOUT_MS: '1000', DATABASE_QUERY_TIMEOUT_MS: '2000' }
 const functions = await Promise.all(Array.from({ length: instances }, () => lambdaFunction(getUser, { env })))
 
 const counts: Record<string, number> = { fresh: 0, stale: 0, '503': 0 }
@@ -71,7 +74,7 @@ await Promise.all(
     for (let i = instance; Date.now() < end; i++) {
       const id = ids[i % ids.length] as number
       const t = performance.now()
-      const response = await invoke(fn.handler, { method: 'GET', route: '/users/{id}', path: `/users/${id}` })
+      const response = await invoke(fn.handler, { method: 'GET', route: '/users/{id}', path: `/users/${id}`, headers })
       latencies.push(performance.now() - t)
       const kind = response.status === 200 ? (response.headers.age === undefined ? 'fresh' : 'stale') : String(response.status)
       counts[kind] = (counts[kind] ?? 0) + 1

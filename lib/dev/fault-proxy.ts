@@ -34,6 +34,7 @@ export async function startFaultProxy(options: { target: string; port?: number }
 
   const server = createServer((client) => {
     client.on('error', () => undefined)
+    client.setNoDelay(true)
     if (mode === 'refuse') return void client.destroy()
     const pair: Pair = { client, upstream: undefined, severed: false }
     pairs.add(pair)
@@ -42,7 +43,7 @@ export async function startFaultProxy(options: { target: string; port?: number }
       pairs.delete(pair)
     })
     if (mode === 'blackhole') return // held open, never answered
-    const upstream = connect({ host: targetHost, port: targetPort })
+    const upstream = connect({ host: targetHost, port: targetPort, noDelay: true })
     pair.upstream = upstream
     upstream.on('error', () => undefined)
     upstream.on('close', () => {
