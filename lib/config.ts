@@ -219,6 +219,24 @@ export function readFunctionConfig(env: Env, resources: LinkedResources = Resour
   }
 }
 
+const AuthSchema = v.object({
+  JWT_SECRET: jwtSecret,
+  TOKEN_TTL_SECONDS: v.optional(count(60, 2_592_000), '1800'),
+})
+
+export interface AuthConfig {
+  /** The HMAC key of access tokens (HS256). */
+  readonly jwtSecret: string
+  /** How long an access token is good for. */
+  readonly tokenTtlSeconds: number
+}
+
+/** Configuration of the routes that issue or check access tokens. */
+export function readAuthConfig(env: Env, resources: LinkedResources = Resource): AuthConfig {
+  const parsed = parse(AuthSchema, { ...env, JWT_SECRET: linkedValue(resources, 'JwtSecret') ?? env.JWT_SECRET })
+  return { jwtSecret: parsed.JWT_SECRET, tokenTtlSeconds: parsed.TOKEN_TTL_SECONDS }
+}
+
 const redisUrl = v.pipe(
   v.string(),
   v.check((value) => {

@@ -12,6 +12,10 @@ export interface ManifestEntry {
 
 export const MANIFEST = [
   { method: 'GET', path: '/health', entry: 'functions/health/get.ts' },
+  { method: 'POST', path: '/auth/token', entry: 'functions/auth/token.ts' },
+  // Before /users/{id}: a router that tries routes in order must meet the fixed path first.
+  { method: 'GET', path: '/users/me', entry: 'functions/users/me.ts' },
+  { method: 'GET', path: '/users', entry: 'functions/users/list.ts' },
   { method: 'GET', path: '/users/{id}', entry: 'functions/users/get.ts' },
   { method: 'GET', path: '/openapi.json', entry: 'functions/docs/openapi.ts' },
   { method: 'GET', path: '/docs', entry: 'functions/docs/page.ts' },

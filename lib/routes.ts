@@ -6,12 +6,15 @@ import { docsRoutes } from './docs/routes.ts'
 import { health } from './health/routes.ts'
 import type { Route } from './http/route.ts'
 import { API_INFO, MANIFEST, type FunctionEntry, type ManifestEntry } from './manifest.ts'
-import { getUser } from './users/routes.ts'
+import { getMe, getUser, listUsersRoute, login } from './users/routes.ts'
 
 export const docs = docsRoutes(() => ROUTES.map((entry) => entry.route).filter((item) => item !== docs.openapi && item !== docs.docs), API_INFO)
 
 const ROUTE_CODE: Record<FunctionEntry, Route> = {
   'functions/health/get.ts': health,
+  'functions/auth/token.ts': login,
+  'functions/users/me.ts': getMe,
+  'functions/users/list.ts': listUsersRoute,
   'functions/users/get.ts': getUser,
   'functions/docs/openapi.ts': docs.openapi,
   'functions/docs/page.ts': docs.docs,

@@ -10,6 +10,8 @@ import { after, before, describe, it } from 'node:test'
 import { buildFunctions, type BundleSize } from '../lib/dev/build.ts'
 import type { DevDatabase } from '../lib/dev/database.ts'
 import type { LambdaFunction } from '../lib/http/lambda.ts'
+import { DEFAULT_ENTRY, MANIFEST } from '../lib/manifest.ts'
+import { bearer, createUser } from './support/auth.ts'
 import { functionEnv, startTestDatabase } from './support/database.ts'
 import { invoke } from './support/invoke.ts'
 
@@ -41,9 +43,10 @@ describe('function bundles', () => {
   }
 
   it('writes one bundle per function, with what it loads at start and on demand', () => {
+    const entries = [DEFAULT_ENTRY, ...MANIFEST.map((item) => item.entry)].sort()
     assert.deepEqual(
       sizes.map((size) => size.entry),
-      ['functions/default/any.ts', 'functions/docs/openapi.ts', 'functions/docs/page.ts', 'functions/health/get.ts', 'functions/users/get.ts'],
+      entries,
     )
     for (const size of sizes) assert.ok(size.bytes > 0 && size.gzipBytes < size.bytes)
   })
@@ -56,8 +59,28 @@ describe('function bundles', () => {
 
   it('runs the users bundle, whose Redis client is a chunk loaded on demand', async () => {
     const fn = await load('functions/users/get.ts')
-    const response = await invoke(fn.handler, { method: 'GET', route: '/users/{id}', path: '/users/987654321' })
+    const admin = await createUser(database.url, { prefix: 'admin', role: 'super_admin' })
+    const response = await invoke(fn.handler, { method: 'GET', route: '/users/{id}', path: '/users/987654321', headers: await bearer(admin.id) })
     assert.equal(response.status, 404)
     assert.ok((sizes.find((item) => item.entry === 'functions/users/get.ts')?.lazyBytes ?? 0) > 0)
+  })
+
+  it('signs in with the token bundle and reads the caller with the users/me bundle', async () => {
+    const user = await createUser(database.url, { prefix: 'bundled' })
+    const login = await load('functions/auth/token.ts')
+    const body = new URLSearchParams({ username: user.username, password: user.password }).toString()
+    const token = await invoke(login.handler, {
+      method: 'POST',
+      route: '/auth/token',
+      path: '/auth/token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+    })
+    assert.equal(token.status, 200, token.body)
+    const { access_token: accessToken } = token.json() as { access_token: string }
+    const me = await load('functions/users/me.ts')
+    const response = await invoke(me.handler, { method: 'GET', route: '/users/me', path: '/users/me', headers: { authorization: `Bearer ${accessToken}` } })
+    assert.equal(response.status, 200)
+    assert.equal((response.json() as { username: string }).username, user.username)
   })
 })

@@ -34,3 +34,9 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const actual = await derive(password, Buffer.from(salt, 'base64url'), { ln: Number(ln), r: Number(r), p: Number(p) })
   return actual.length === expected.length && timingSafeEqual(actual, expected)
 }
+
+/**
+ * A hash of no one's password (random bytes, at the current cost), checked when a login names
+ * an unknown user, so that it takes as long as a wrong password for a real one.
+ */
+export const DUMMY_PASSWORD_HASH = `$scrypt$ln=${COST.ln},r=${COST.r},p=${COST.p}$5WbK-pImq9vZxLoC9O8o8g$A08qoiXf57l8RP5iUFyOib3tZuFcgxFFyEMKKJl1kvM`

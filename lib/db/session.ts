@@ -94,6 +94,11 @@ export class Session {
   readonly #replica: Line | undefined
   /** Set when the primary failed a read in this request: later reads go to the replica. */
   #primaryDown = false
+  /**
+   * Set when a statement gave up on every database: later statements of the request fail the
+   * same way at once instead of spending the rest of its time on retries that will not help.
+   */
+  #unavailable: DatabaseUnavailable | undefined
 
   constructor(options: SessionOptions) {
     this.#options = options
@@ -103,7 +108,26 @@ export class Session {
   }
 
   /** A statement that changes nothing: retried on any outage, then tried on the replica. */
-  async read<R extends QueryResultRow = QueryResultRow>(sql: string, params: unknown[] = []): Promise<Rows<R>> {
+  read<R extends QueryResultRow = QueryResultRow>(sql: string, params: unknown[] = []): Promise<Rows<R>> {
+    return this.#noting(() => this.#read<R>(sql, params))
+  }
+
+  /** A statement that changes data: on the primary only, retried only when it never reached it. */
+  write<R extends QueryResultRow = QueryResultRow>(sql: string, params: unknown[] = []): Promise<Rows<R>> {
+    return this.#noting(() => this.#primary.run<R>('write', sql, params, this.#options.remainingMs))
+  }
+
+  async #noting<T>(statement: () => Promise<T>): Promise<T> {
+    if (this.#unavailable !== undefined) throw this.#unavailable
+    try {
+      return await statement()
+    } catch (error) {
+      if (error instanceof DatabaseUnavailable) this.#unavailable = error
+      throw error
+    }
+  }
+
+  async #read<R extends QueryResultRow>(sql: string, params: unknown[]): Promise<Rows<R>> {
     const { remainingMs } = this.#options
     const replica = this.#replica
     if (replica === undefined) return this.#primary.run<R>('read', sql, params, remainingMs)
@@ -122,11 +146,6 @@ export class Session {
     const rows = await replica.run<R>('read', sql, params, remainingMs)
     this.#metrics.dbSource = 'replica'
     return rows
-  }
-
-  /** A statement that changes data: on the primary only, retried only when it never reached it. */
-  write<R extends QueryResultRow = QueryResultRow>(sql: string, params: unknown[] = []): Promise<Rows<R>> {
-    return this.#primary.run<R>('write', sql, params, this.#options.remainingMs)
   }
 
   /** Hands the connections back; a failed request's are closed, not reused. */

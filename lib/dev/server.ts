@@ -5,6 +5,7 @@
  * http://127.0.0.1:PORT. Ctrl-C closes them in reverse order; PGlite flushes to disk as it
  * closes, so committed data survives.
  */
+import { randomBytes } from 'node:crypto'
 import type { Server } from 'node:http'
 import { createAdaptorServer } from '@hono/node-server'
 import { ConfigError, readDevConfig, type DevConfig } from '../config.ts'
@@ -89,7 +90,10 @@ async function main(config: DevConfig): Promise<void> {
     console.log('admin     none configured (set ADMIN_USERNAME and ADMIN_PASSWORD to create the first super_admin)')
   }
 
-  const env = { ...process.env, ...functionEnv(database) }
+  // Tokens need a key: a random one for this run unless JWT_SECRET gives one that outlives it.
+  const jwtSecret = config.jwtSecret ?? randomBytes(32).toString('base64url')
+  console.log(config.jwtSecret ? 'tokens    signed with JWT_SECRET' : 'tokens    signed with a random key for this run (set JWT_SECRET to keep tokens across restarts)')
+  const env = { ...process.env, ...functionEnv(database), JWT_SECRET: jwtSecret }
   const shared = await sharedStoreFromEnv(env)
   if (shared) console.log('cache     shared tier on REDIS_URL')
   const app = createApp({ routes: ROUTES.map((entry) => entry.route), env, cache: new StaleCache({ shared }) })

@@ -25,6 +25,15 @@ export interface RequestScope {
   remainingMs(): number
   /** Figures for the request's log line (database wait, retries, stale answers). */
   readonly metrics: RequestMetrics
+  /** A request header (names are case-insensitive), without making a web `Request`. */
+  header(name: string): string | undefined
+  /**
+   * Keeps a last good value (in the instance, and in the shared tier when there is one), for
+   * a later request to fall back on when the database cannot answer.
+   */
+  keepLastGood(key: string, value: string): void
+  /** A value kept with `keepLastGood`, and its age; undefined when none may be used. */
+  findLastGood(key: string): Promise<{ readonly value: string; readonly ageSeconds: number } | undefined>
 }
 
 declare const OUTPUT: unique symbol

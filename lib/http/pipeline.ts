@@ -159,6 +159,19 @@ class Scope implements RequestScope {
     return this.#app.lifespans.state(lifespan)
   }
 
+  header(name: string): string | undefined {
+    return this.#incoming.header(name.toLowerCase())
+  }
+
+  keepLastGood(key: string, value: string): void {
+    const shared = this.#app.cache.keep(key, value)
+    if (shared !== undefined && !this.#incoming.waitUntil(shared)) this.#app.detach(shared)
+  }
+
+  findLastGood(key: string): Promise<{ readonly value: string; readonly ageSeconds: number } | undefined> {
+    return this.#app.cache.find(key)
+  }
+
   remainingMs(): number {
     const lambda = this.#incoming.lambda
     return lambda ? lambda.getRemainingTimeInMillis() : Math.max(0, this.#deadline - performance.now())

@@ -80,6 +80,17 @@ export class StaleCache {
     }
   }
 
+  /** Keeps another kind of last good value (a caller's user record) the same way. */
+  keep(key: string, value: string): Promise<void> | undefined {
+    return this.remember(key, { status: 200, headers: {}, body: value })
+  }
+
+  /** A value kept with `keep`, and its age; undefined when none may be used. */
+  async find(key: string): Promise<{ readonly value: string; readonly ageSeconds: number } | undefined> {
+    const entry = await this.#lookup(key)
+    return entry && { value: entry.body, ageSeconds: Math.max(0, Math.floor((Date.now() - entry.storedAt) / 1000)) }
+  }
+
   /** The stale answer for `key` as a reply, with its age; undefined when none may be served. */
   async recall(key: string, requestId: string): Promise<Reply | undefined> {
     const entry = await this.#lookup(key)

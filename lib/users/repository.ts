@@ -10,6 +10,44 @@ export async function findUserById(db: Session, id: number): Promise<UserRecord 
   return rows[0] === undefined ? undefined : userFromRow(rows[0])
 }
 
+/** What a login needs of a user: the hash to check and whether they may sign in. */
+export async function findLogin(db: Session, username: string): Promise<{ id: number; passwordHash: string; isActive: boolean } | undefined> {
+  const { rows } = await db.read<{ id: string; password_hash: string; is_active: boolean }>(
+    'SELECT id, password_hash, is_active FROM users WHERE username = $1',
+    [username],
+  )
+  const row = rows[0]
+  return row === undefined ? undefined : { id: Number(row.id), passwordHash: row.password_hash, isActive: row.is_active }
+}
+
+export interface UserListing {
+  readonly items: UserRecord[]
+  readonly total: number
+}
+
+/** `%`, `_` and `\` match themselves in a LIKE pattern once escaped (the default escape is `\`). */
+export function likePattern(term: string): string {
+  return `%${term.replace(/[\\%_]/g, (char) => `\\${char}`)}%`
+}
+
+/**
+ * Active users, in id order, one page of them; with a search, those whose username, email
+ * or full name contains it (any case). `total` counts every match. Each column's ILIKE is
+ * served by its trigram index (0002_users_search.sql).
+ */
+export async function listUsers(db: Session, page: number, perPage: number, search: string): Promise<UserListing> {
+  const filter = search === '' ? 'is_active' : 'is_active AND (username ILIKE $1 OR email ILIKE $1 OR full_name ILIKE $1)'
+  const args = search === '' ? [] : [likePattern(search)]
+  const next = args.length + 1
+  const { rows } = await db.read(`SELECT ${USER_COLUMNS} FROM users WHERE ${filter} ORDER BY id LIMIT $${next} OFFSET $${next + 1}`, [
+    ...args,
+    perPage,
+    (page - 1) * perPage,
+  ])
+  const counted = await db.read<{ total: string }>(`SELECT count(*) AS total FROM users WHERE ${filter}`, args)
+  return { items: rows.map(userFromRow), total: Number(counted.rows[0]?.total ?? 0) }
+}
+
 export interface NewSuperAdmin {
   readonly username: string
   readonly password: string

@@ -12,7 +12,8 @@ import type { DevDatabase } from '../../lib/dev/database.ts'
 import { depends } from '../../lib/http/depends.ts'
 import { lambdaFunction, type LambdaFunction } from '../../lib/http/lambda.ts'
 import { route } from '../../lib/http/route.ts'
-import { getUser } from '../../lib/users/routes.ts'
+import { getMe, getUser, listUsersRoute } from '../../lib/users/routes.ts'
+import { bearer, createUser, type TestUser } from '../support/auth.ts'
 import { functionEnv, seedUsers, startTestDatabase } from '../support/database.ts'
 import { invoke } from '../support/invoke.ts'
 import { captureLogs } from '../support/logs.ts'
@@ -50,11 +51,15 @@ describe('reads while the database is unavailable', () => {
   let database: DevDatabase
   let fn: LambdaFunction
   let ids: number[] = []
+  let admin: TestUser
+  let asAdmin: Record<string, string>
 
   before(async () => {
     database = await startTestDatabase()
     ids = await seedUsers(database.url, ['cached', 'uncached'])
-    fn = await lambdaFunction([getUser, hold, report], {
+    admin = await createUser(database.url, { prefix: 'admin', role: 'super_admin' })
+    asAdmin = await bearer(admin.id)
+    fn = await lambdaFunction([getUser, getMe, listUsersRoute, hold, report], {
       env: {
         ...functionEnv(database),
         DATABASE_POOL_MAX: '1',
@@ -70,8 +75,23 @@ describe('reads while the database is unavailable', () => {
     await database?.close()
   })
 
-  const getUserEvent = (id: number, headers: Record<string, string> = {}) =>
+  const getUserEvent = (id: number, headers: Record<string, string> = asAdmin) =>
     invoke(fn.handler, { method: 'GET', route: '/users/{id}', path: `/users/${id}`, headers })
+  const listEvent = (headers: Record<string, string>) => invoke(fn.handler, { method: 'GET', route: '/users', path: '/users', headers })
+  const meEvent = (headers: Record<string, string>) => invoke(fn.handler, { method: 'GET', route: '/users/me', path: '/users/me', headers })
+
+  /** Holds the pool's only connection (every read now times out) while `work` runs. */
+  async function whileExhausted(work: () => Promise<void>): Promise<void> {
+    letGo = undefined
+    const holding = invoke(fn.handler, { method: 'GET', route: '/hold', path: '/hold' })
+    try {
+      while (letGo === undefined) await new Promise((resolve) => setTimeout(resolve, 10))
+      await work()
+    } finally {
+      release()
+      await holding
+    }
+  }
   const getReport = (as: string) => invoke(fn.handler, { method: 'GET', route: '/report', path: '/report', headers: { 'x-role': as } })
 
   it('serves the last good answer marked stale, a 503 for what it never answered, and fresh answers again after', async () => {
@@ -110,7 +130,7 @@ describe('reads while the database is unavailable', () => {
     const staleLine = logs.entries.find((entry) => entry.message === 'request' && entry.route === 'GET /users/{id}' && entry.status === 200)
     assert.ok(staleLine, 'the stale answer was logged as a request')
     assert.equal(staleLine.stale, 1)
-    assert.equal(staleLine.db_retries, 2, 'three attempts: two retries')
+    assert.equal(staleLine.db_retries, 2, 'three attempts, two retries, for the caller; then none for the handler, the request having given up')
     assert.ok(Number(staleLine.db_wait_ms) >= 200, `waited on the pool for its attempts (${staleLine.db_wait_ms} ms)`)
     const declared = (staleLine._aws as { CloudWatchMetrics: { Metrics: { Name: string }[] }[] }).CloudWatchMetrics[0]?.Metrics.map((metric) => metric.Name)
     assert.deepEqual(declared, ['duration_ms', 'db_wait_ms', 'db_retries', 'stale'])
@@ -123,6 +143,52 @@ describe('reads while the database is unavailable', () => {
     assert.equal(freshLine?.stale, 0)
     assert.equal(freshLine?.db_retries, 0)
     assert.equal(typeof freshLine?.db_wait_ms, 'number')
+  })
+
+  it('identifies a caller from the token and their kept record, so that authenticated reads degrade too', async () => {
+    const other = await createUser(database.url, { prefix: 'other_admin', role: 'super_admin' })
+    const alice = await createUser(database.url, { prefix: 'alice' })
+    const bob = await createUser(database.url, { prefix: 'bob' })
+    const stranger = await createUser(database.url, { prefix: 'stranger', role: 'super_admin' })
+    const [asOther, asAlice, asBob, asStranger] = await Promise.all([bearer(other.id), bearer(alice.id), bearer(bob.id), bearer(stranger.id)])
+    // Fresh answers first: the list for a super_admin, each user's own record, and Bob seen once.
+    const list = await listEvent(asAdmin)
+    assert.equal(list.status, 200)
+    assert.equal((await meEvent(asAlice)).status, 200)
+    assert.equal((await meEvent(asBob)).status, 200)
+    assert.equal((await listEvent(asOther)).status, 200)
+
+    const logs = captureLogs()
+    try {
+      await whileExhausted(async () => {
+        // A super_admin gets the list stale; so does another super_admin (the same rights).
+        const stale = await listEvent(asAdmin)
+        assert.equal(stale.status, 200)
+        assert.equal(stale.body, list.body)
+        assert.match(stale.headers['cache-status'] ?? '', /^users-api; hit; ttl=-?\d+$/)
+        assert.equal((await listEvent(asOther)).status, 200)
+        // A user gets their own record stale, and never another's.
+        const own = await meEvent(asAlice)
+        assert.equal(own.status, 200)
+        assert.equal((own.json() as { id: number }).id, alice.id)
+        assert.ok(own.headers.age !== undefined)
+        const bobs = await meEvent(asBob)
+        assert.equal(bobs.status, 200)
+        assert.equal((bobs.json() as { id: number }).id, bob.id, 'Bob gets his own record, not Alice’s')
+        // Rights still hold: a user's kept record says "user", so the list is refused.
+        assert.equal((await listEvent(asAlice)).status, 403)
+        // A caller never seen by this instance cannot be identified: 503, even as a super_admin.
+        const unknown = await listEvent(asStranger)
+        assert.equal(unknown.status, 503)
+        assert.ok(unknown.headers['retry-after'])
+        // The token is still verified: a tampered one is refused, not served.
+        const tampered = { authorization: `${asAdmin.authorization?.slice(0, -2)}xx` }
+        assert.equal((await listEvent(tampered)).status, 401)
+      })
+    } finally {
+      logs.restore()
+    }
+    assert.ok(logs.entries.some((entry) => entry.message === 'caller identified from cache' && entry.user_id === alice.id))
   })
 })
 
@@ -150,11 +216,13 @@ describe('the shared cache tier (Redis)', async () => {
   const skip = !available && !process.env.CI ? `no Redis at ${REDIS_URL}` : false
   let database: DevDatabase
   let id: number
+  let headers: Record<string, string>
   const functions: LambdaFunction[] = []
 
   before(async () => {
     database = await startTestDatabase()
     ;[id] = (await seedUsers(database.url, ['shared'])) as [number]
+    headers = await bearer(id)
   })
   after(async () => {
     letGo?.()
@@ -175,7 +243,8 @@ describe('the shared cache tier (Redis)', async () => {
     functions.push(fn)
     return fn
   }
-  const read = (fn: LambdaFunction) => invoke(fn.handler, { method: 'GET', route: '/users/{id}', path: `/users/${id}` })
+  // The user reads themselves: the new instance must learn who they are from Redis too.
+  const read = (fn: LambdaFunction) => invoke(fn.handler, { method: 'GET', route: '/users/{id}', path: `/users/${id}`, headers })
 
   it('lets a fresh instance, its own cache empty, answer stale from Redis', { skip }, async () => {
     const warm = await instance(REDIS_URL)

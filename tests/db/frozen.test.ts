@@ -14,7 +14,8 @@ import type { DevDatabase } from '../../lib/dev/database.ts'
 import { startFaultProxy, type FaultProxy } from '../../lib/dev/fault-proxy.ts'
 import { startWsProxy, type WsProxy } from '../../lib/dev/ws-proxy.ts'
 import { httpApiEvent } from '../fixtures/lambda.ts'
-import { seedUsers, startTestDatabase } from '../support/database.ts'
+import { seedUsers, startTestDatabase, TEST_JWT_SECRET } from '../support/database.ts'
+import { bearer } from '../support/auth.ts'
 
 const IDLE_CHECK_MS = 300
 const PING_TIMEOUT_MS = 1_000
@@ -29,6 +30,7 @@ describe('an instance frozen past the idle threshold', () => {
   let child: ChildProcess
   let output = ''
   let id = 0
+  let headers: Record<string, string> = {}
   let sequence = 0
   const pending = new Map<number, { resolve(result: APIGatewayProxyStructuredResultV2): void; reject(error: Error): void }>()
 
@@ -39,12 +41,14 @@ describe('an instance frozen past the idle threshold', () => {
     fault = await startFaultProxy({ target })
     ws = await startWsProxy({ allow: [fault.address] })
     ;[id] = (await seedUsers(database.url, ['frozen'])) as [number]
+    headers = await bearer(id)
     const through = new URL(database.url)
     through.host = fault.address
     child = fork(new URL('../fixtures/instance.ts', import.meta.url), {
       execArgv: ['--import', 'tsx'],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: {
+        JWT_SECRET: TEST_JWT_SECRET,
         PATH: process.env.PATH,
         DATABASE_URL: through.toString(),
         DATABASE_WS_PROXY: ws.address,
@@ -81,7 +85,7 @@ describe('an instance frozen past the idle threshold', () => {
   })
 
   function read(): Promise<{ result: APIGatewayProxyStructuredResultV2; took: number }> {
-    const event: APIGatewayProxyEventV2 = httpApiEvent({ method: 'GET', route: '/users/{id}', path: `/users/${id}` })
+    const event: APIGatewayProxyEventV2 = httpApiEvent({ method: 'GET', route: '/users/{id}', path: `/users/${id}`, headers })
     const started = Date.now()
     return new Promise((resolve, reject) => {
       const key = ++sequence

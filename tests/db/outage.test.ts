@@ -10,7 +10,8 @@ import { startFaultProxy, type FaultProxy } from '../../lib/dev/fault-proxy.ts'
 import { startWsProxy, type WsProxy } from '../../lib/dev/ws-proxy.ts'
 import { lambdaFunction, type LambdaFunction } from '../../lib/http/lambda.ts'
 import { getUser } from '../../lib/users/routes.ts'
-import { seedUsers, startTestDatabase } from '../support/database.ts'
+import { seedUsers, startTestDatabase, TEST_JWT_SECRET } from '../support/database.ts'
+import { bearer, createUser } from '../support/auth.ts'
 import { invoke } from '../support/invoke.ts'
 import { captureLogs } from '../support/logs.ts'
 
@@ -20,6 +21,7 @@ describe('the database unreachable mid-run', () => {
   let ws: WsProxy
   let fn: LambdaFunction
   let ids: number[] = []
+  let headers: Record<string, string>
 
   before(async () => {
     database = await startTestDatabase()
@@ -28,10 +30,12 @@ describe('the database unreachable mid-run', () => {
     fault = await startFaultProxy({ target })
     ws = await startWsProxy({ allow: [target, fault.address] })
     ids = await seedUsers(database.url, ['seen', 'unseen'])
+    headers = await bearer((await createUser(database.url, { prefix: 'admin', role: 'super_admin' })).id)
     const through = new URL(database.url)
     through.host = fault.address
     fn = await lambdaFunction(getUser, {
       env: {
+        JWT_SECRET: TEST_JWT_SECRET,
         DATABASE_URL: through.toString(),
         DATABASE_WS_PROXY: ws.address,
         DATABASE_CONNECT_TIMEOUT_MS: '300',
@@ -49,7 +53,7 @@ describe('the database unreachable mid-run', () => {
     await database?.close()
   })
 
-  const read = (id: number) => invoke(fn.handler, { method: 'GET', route: '/users/{id}', path: `/users/${id}` })
+  const read = (id: number) => invoke(fn.handler, { method: 'GET', route: '/users/{id}', path: `/users/${id}`, headers })
 
   it('degrades while the database is cut off, and answers fresh again when it is back', async () => {
     const fresh = await read(ids[0] as number)

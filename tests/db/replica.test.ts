@@ -13,7 +13,8 @@ import { DatabaseUnavailable, Resilience } from '../../lib/db/resilience.ts'
 import { Session } from '../../lib/db/session.ts'
 import { lambdaFunction, type LambdaFunction } from '../../lib/http/lambda.ts'
 import { getUser } from '../../lib/users/routes.ts'
-import { seedUsers, startTestDatabase, uniqueName } from '../support/database.ts'
+import { seedUsers, startTestDatabase, TEST_JWT_SECRET, uniqueName } from '../support/database.ts'
+import { bearer, createUser } from '../support/auth.ts'
 import { invoke } from '../support/invoke.ts'
 import { captureLogs } from '../support/logs.ts'
 
@@ -24,6 +25,7 @@ describe('a read replica between the primary and the cache', () => {
   let ws: WsProxy
   let fn: LambdaFunction
   let ids: number[] = []
+  let headers: Record<string, string>
   const through = (proxy: FaultProxy) => {
     const url = new URL(database.url)
     url.host = proxy.address
@@ -38,8 +40,10 @@ describe('a read replica between the primary and the cache', () => {
     replica = await startFaultProxy({ target })
     ws = await startWsProxy({ allow: [target, primary.address, replica.address] })
     ids = await seedUsers(database.url, ['cached', 'first_seen', 'never_seen'])
+    headers = await bearer((await createUser(database.url, { prefix: 'admin', role: 'super_admin' })).id)
     fn = await lambdaFunction(getUser, {
       env: {
+        JWT_SECRET: TEST_JWT_SECRET,
         DATABASE_URL: through(primary),
         DATABASE_REPLICA_URL: through(replica),
         DATABASE_WS_PROXY: ws.address,
@@ -59,7 +63,7 @@ describe('a read replica between the primary and the cache', () => {
     await database?.close()
   })
 
-  const read = (id: number) => invoke(fn.handler, { method: 'GET', route: '/users/{id}', path: `/users/${id}` })
+  const read = (id: number) => invoke(fn.handler, { method: 'GET', route: '/users/{id}', path: `/users/${id}`, headers })
 
   it('answers reads from the replica while the primary is cut off, then from the cache when both are', async () => {
     const [cached, firstSeen, neverSeen] = ids as [number, number, number]

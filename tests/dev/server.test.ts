@@ -53,9 +53,18 @@ async function stopDev(running: Running): Promise<number | null> {
   return exit
 }
 
-async function getJson(url: string): Promise<{ status: number; body: unknown }> {
-  const response = await fetch(url)
+async function getJson(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(url, { headers })
   return { status: response.status, body: await response.json() }
+}
+
+/** Signs in with the OAuth2 password form and returns the Authorization header to send. */
+async function signIn(api: string, username: string, password: string): Promise<Record<string, string>> {
+  const response = await fetch(`${api}/auth/token`, { method: 'POST', body: new URLSearchParams({ username, password }) })
+  assert.equal(response.status, 200, await response.clone().text())
+  const { access_token: token, token_type: type } = (await response.json()) as { access_token: string; token_type: string }
+  assert.equal(type, 'bearer')
+  return { authorization: `Bearer ${token}` }
 }
 
 function cleanEnv(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
@@ -81,7 +90,8 @@ describe('npm run dev on the embedded database', () => {
     let written: number
     try {
       assert.deepEqual(await getJson(`${first.api}/health`), { status: 200, body: { status: 'ok' } })
-      const admin = await getJson(`${first.api}/users/1`)
+      const asAdmin = await signIn(first.api, 'admin', 'admin-dev-password')
+      const admin = await getJson(`${first.api}/users/me`, asAdmin)
       assert.equal(admin.status, 200)
       assert.equal((admin.body as { role: string }).role, 'super_admin')
       assert.match(first.output(), /password "admin-dev-password" \(development default/)
@@ -97,7 +107,7 @@ describe('npm run dev on the embedded database', () => {
       )
       await client.end()
       written = Number(rows[0].id)
-      assert.equal((await getJson(`${first.api}/users/${written}`)).status, 200)
+      assert.equal((await getJson(`${first.api}/users/${written}`, asAdmin)).status, 200)
     } finally {
       assert.equal(await stopDev(first), 0, first.output())
     }
@@ -107,7 +117,8 @@ describe('npm run dev on the embedded database', () => {
     try {
       assert.match(second.output(), /migrate\s+up to date/)
       assert.match(second.output(), /super_admin "admin" exists/)
-      const user = await getJson(`${second.api}/users/${written}`)
+      const asAdmin = await signIn(second.api, 'admin', 'admin-dev-password')
+      const user = await getJson(`${second.api}/users/${written}`, asAdmin)
       assert.equal(user.status, 200)
       assert.equal((user.body as { id: number }).id, written)
     } finally {

@@ -5,12 +5,14 @@ import { createPool, type Pool } from '../../lib/db/pool.ts'
 import type { LambdaFunction } from '../../lib/http/lambda.ts'
 import { functionEnv, startTestDatabase, uniqueName } from '../support/database.ts'
 import { invoke } from '../support/invoke.ts'
+import { bearer, createUser } from '../support/auth.ts'
 
 describe('GET /users/{id} as a Lambda function', () => {
   let database: DevDatabase
   let pool: Pool
   let fn: LambdaFunction
   let alice: { id: number; username: string }
+  let asAdmin: Record<string, string>
 
   before(async () => {
     database = await startTestDatabase()
@@ -24,6 +26,7 @@ describe('GET /users/{id} as a Lambda function', () => {
       [username, `${username}@example.com`],
     )
     alice = { id: Number(rows[0].id), username }
+    asAdmin = await bearer((await createUser(database.url, { prefix: 'boss', role: 'super_admin' })).id)
   })
 
   after(async () => {
@@ -32,7 +35,8 @@ describe('GET /users/{id} as a Lambda function', () => {
     await database?.close()
   })
 
-  const get = (id: string) => invoke(fn.handler, { method: 'GET', route: '/users/{id}', path: `/users/${id}`, pathParameters: { id } })
+  const get = (id: string, headers = asAdmin) =>
+    invoke(fn.handler, { method: 'GET', route: '/users/{id}', path: `/users/${id}`, pathParameters: { id }, headers })
 
   it('returns the stored user, with the id as a number and timestamps with a UTC offset', async () => {
     const response = await get(String(alice.id))
@@ -73,6 +77,19 @@ describe('GET /users/{id} as a Lambda function', () => {
         },
       ],
     })
+  })
+
+  it('lets a user read themselves but no one else (403), and no one without a token (401)', async () => {
+    const own = await get(String(alice.id), await bearer(alice.id))
+    assert.equal(own.status, 200)
+    const bob = await createUser(database.url, { prefix: 'bob' })
+    const other = await get(String(alice.id), await bearer(bob.id))
+    assert.equal(other.status, 403)
+    assert.deepEqual(other.json(), { detail: 'Not enough permissions' })
+    const anonymous = await get(String(alice.id), {})
+    assert.equal(anonymous.status, 401)
+    assert.deepEqual(anonymous.json(), { detail: 'Not authenticated' })
+    assert.equal(anonymous.headers['www-authenticate'], 'Bearer')
   })
 
   it('answers 404 "Not Found" for a path the function does not serve', async () => {

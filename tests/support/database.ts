@@ -3,12 +3,19 @@
  * server named by DATABASE_URL when it is set. Either way, through the Neon driver and the
  * local WebSocket proxy, with the migrations applied.
  */
-import { openDevDatabase, type DevDatabase } from '../../lib/dev/database.ts'
-export { functionEnv } from '../../lib/dev/database.ts'
+import { functionEnv as devFunctionEnv, openDevDatabase, type DevDatabase } from '../../lib/dev/database.ts'
 import { migrate } from '../../lib/db/migrate.ts'
 import { createPool } from '../../lib/db/pool.ts'
 
 export const externalUrl: string | undefined = process.env.DATABASE_URL || undefined
+
+/** The token key of every function the tests run (tests/support/auth.ts signs with it). */
+export const TEST_JWT_SECRET = 'test-only-jwt-secret-0123456789abcdef'
+
+/** What a function needs to reach the test database and check tokens. */
+export function functionEnv(database: DevDatabase): Record<string, string> {
+  return { ...devFunctionEnv(database), JWT_SECRET: TEST_JWT_SECRET }
+}
 
 export async function startTestDatabase(): Promise<DevDatabase> {
   const database = await openDevDatabase({ databaseUrl: externalUrl, dataDir: 'memory://', pglitePort: 0 })
