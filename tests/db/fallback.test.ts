@@ -14,7 +14,8 @@ import { lambdaFunction, type LambdaFunction } from '../../lib/http/lambda.ts'
 import { route } from '../../lib/http/route.ts'
 import { getMe, getUser, listUsersRoute } from '../../lib/users/routes.ts'
 import { bearer, createUser, type TestUser } from '../support/auth.ts'
-import { functionEnv, seedUsers, startTestDatabase } from '../support/database.ts'
+import { createPool } from '../../lib/db/pool.ts'
+import { functionEnv, seedUsers, startTestDatabase, uniqueName } from '../support/database.ts'
 import { invoke } from '../support/invoke.ts'
 import { captureLogs } from '../support/logs.ts'
 
@@ -47,6 +48,19 @@ const report = route({
   },
 })
 
+/** A write route: takes a note of who asked, in the users table (a row per call). */
+const register = route({
+  method: 'POST',
+  path: '/register/{name}',
+  params: v.object({ name: v.string() }),
+  dependencies: { db: dbConn },
+  status: 201,
+  async handler({ params, deps }) {
+    await deps.db.write(`INSERT INTO users (username, email, password_hash) VALUES ($1, $2, 'x')`, [params.name, `${params.name}@example.com`])
+    return { created: params.name }
+  },
+})
+
 describe('reads while the database is unavailable', () => {
   let database: DevDatabase
   let fn: LambdaFunction
@@ -59,7 +73,7 @@ describe('reads while the database is unavailable', () => {
     ids = await seedUsers(database.url, ['cached', 'uncached'])
     admin = await createUser(database.url, { prefix: 'admin', role: 'super_admin' })
     asAdmin = await bearer(admin.id)
-    fn = await lambdaFunction([getUser, getMe, listUsersRoute, hold, report], {
+    fn = await lambdaFunction([getUser, getMe, listUsersRoute, hold, report, register], {
       env: {
         ...functionEnv(database),
         DATABASE_POOL_MAX: '1',
@@ -143,6 +157,26 @@ describe('reads while the database is unavailable', () => {
     assert.equal(freshLine?.stale, 0)
     assert.equal(freshLine?.db_retries, 0)
     assert.equal(typeof freshLine?.db_wait_ms, 'number')
+  })
+
+  it('answers a write 503 with Retry-After while no connection can be had, and does not apply it', async () => {
+    const name = uniqueName('late_write')
+    const call = () => invoke(fn.handler, { method: 'POST', route: '/register/{name}', path: `/register/${name}` })
+    await whileExhausted(async () => {
+      const refused = await call()
+      assert.equal(refused.status, 503)
+      assert.match(refused.headers['retry-after'] ?? '', /^\d+$/)
+      assert.equal(refused.headers['cache-status'], undefined, 'a write is never answered from the cache')
+    })
+    const check = createPool({ url: database.url, max: 1 })
+    try {
+      const { rows } = await check.query('SELECT count(*)::int AS n FROM users WHERE username = $1', [name])
+      assert.equal(rows[0].n, 0, 'not applied, not even later')
+    } finally {
+      await check.end()
+    }
+    // The same write once a connection is free: applied, once.
+    assert.equal((await call()).status, 201)
   })
 
   it('identifies a caller from the token and their kept record, so that authenticated reads degrade too', async () => {
