@@ -17,6 +17,11 @@ export const MANIFEST = [
   { method: 'GET', path: '/users/me', entry: 'functions/users/me.ts' },
   { method: 'GET', path: '/users', entry: 'functions/users/list.ts' },
   { method: 'GET', path: '/users/{id}', entry: 'functions/users/get.ts' },
+  { method: 'POST', path: '/users', entry: 'functions/users/create.ts' },
+  { method: 'PATCH', path: '/users/{id}', entry: 'functions/users/patch.ts' },
+  { method: 'DELETE', path: '/users/{id}', entry: 'functions/users/delete.ts' },
+  { method: 'PUT', path: '/users/{id}/avatar', entry: 'functions/users/avatar-put.ts' },
+  { method: 'GET', path: '/users/{id}/avatar', entry: 'functions/users/avatar-get.ts' },
   { method: 'GET', path: '/openapi.json', entry: 'functions/docs/openapi.ts' },
   { method: 'GET', path: '/docs', entry: 'functions/docs/page.ts' },
 ] as const satisfies readonly ManifestEntry[]

@@ -6,7 +6,7 @@ import { docsRoutes } from './docs/routes.ts'
 import { health } from './health/routes.ts'
 import type { Route } from './http/route.ts'
 import { API_INFO, MANIFEST, type FunctionEntry, type ManifestEntry } from './manifest.ts'
-import { getMe, getUser, listUsersRoute, login } from './users/routes.ts'
+import { createUser, deleteUserRoute, getAvatar, getMe, getUser, listUsersRoute, login, patchUser, putAvatarRoute } from './users/routes.ts'
 
 export const docs = docsRoutes(() => ROUTES.map((entry) => entry.route).filter((item) => item !== docs.openapi && item !== docs.docs), API_INFO)
 
@@ -16,6 +16,11 @@ const ROUTE_CODE: Record<FunctionEntry, Route> = {
   'functions/users/me.ts': getMe,
   'functions/users/list.ts': listUsersRoute,
   'functions/users/get.ts': getUser,
+  'functions/users/create.ts': createUser,
+  'functions/users/patch.ts': patchUser,
+  'functions/users/delete.ts': deleteUserRoute,
+  'functions/users/avatar-put.ts': putAvatarRoute,
+  'functions/users/avatar-get.ts': getAvatar,
   'functions/docs/openapi.ts': docs.openapi,
   'functions/docs/page.ts': docs.docs,
 }

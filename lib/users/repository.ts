@@ -1,7 +1,7 @@
 import type { Session } from '../db/session.ts'
 import { hashPassword } from '../auth/password.ts'
 import type { Pool } from '../db/pool.ts'
-import { userFromRow, type UserRecord } from './schema.ts'
+import { userFromRow, type Role, type UserRecord } from './schema.ts'
 
 const USER_COLUMNS = 'id, username, email, full_name, role, is_active, created_at, updated_at'
 
@@ -46,6 +46,99 @@ export async function listUsers(db: Session, page: number, perPage: number, sear
   ])
   const counted = await db.read<{ total: string }>(`SELECT count(*) AS total FROM users WHERE ${filter}`, args)
   return { items: rows.map(userFromRow), total: Number(counted.rows[0]?.total ?? 0) }
+}
+
+/** A username or email that another user has (a unique index said no). */
+export class DuplicateUser extends Error {
+  override name = 'DuplicateUser'
+  readonly field: 'username' | 'email'
+
+  constructor(field: 'username' | 'email') {
+    super(`${field} is taken`)
+    this.field = field
+  }
+}
+
+function duplicateFrom(error: unknown): DuplicateUser | undefined {
+  const { code, constraint } = (error ?? {}) as { code?: string; constraint?: string }
+  if (code !== '23505') return undefined
+  return new DuplicateUser(constraint === 'users_email_key' ? 'email' : 'username')
+}
+
+async function uniquely<T>(statement: Promise<T>): Promise<T> {
+  try {
+    return await statement
+  } catch (error) {
+    throw duplicateFrom(error) ?? error
+  }
+}
+
+export interface NewUserRecord {
+  readonly username: string
+  readonly email: string
+  readonly passwordHash: string
+  readonly fullName: string | null
+  readonly role: Role
+}
+
+export async function insertUser(db: Session, user: NewUserRecord): Promise<UserRecord> {
+  const { rows } = await uniquely(
+    db.write(
+      `INSERT INTO users (username, email, password_hash, full_name, role) VALUES ($1, $2, $3, $4, $5) RETURNING ${USER_COLUMNS}`,
+      [user.username, user.email, user.passwordHash, user.fullName, user.role],
+    ),
+  )
+  return userFromRow(rows[0])
+}
+
+export interface UserUpdate {
+  readonly email?: string
+  readonly fullName?: string | null
+  readonly passwordHash?: string
+  readonly role?: Role
+  readonly isActive?: boolean
+}
+
+/** Applies the changes given (and sets `updated_at`); undefined when there is no such user. */
+export async function updateUser(db: Session, id: number, update: UserUpdate): Promise<UserRecord | undefined> {
+  const columns: [string, unknown][] = [
+    ['email', update.email],
+    ['full_name', update.fullName],
+    ['password_hash', update.passwordHash],
+    ['role', update.role],
+    ['is_active', update.isActive],
+  ]
+  const set = columns.filter(([, value]) => value !== undefined)
+  const assignments = set.map(([column], index) => `${column} = $${index + 2}`)
+  const { rows } = await uniquely(
+    db.write(`UPDATE users SET ${[...assignments, 'updated_at = now()'].join(', ')} WHERE id = $1 RETURNING ${USER_COLUMNS}`, [
+      id,
+      ...set.map(([, value]) => value),
+    ]),
+  )
+  return rows[0] === undefined ? undefined : userFromRow(rows[0])
+}
+
+export async function deleteUser(db: Session, id: number): Promise<boolean> {
+  const { rowCount } = await db.write('DELETE FROM users WHERE id = $1', [id])
+  return rowCount > 0
+}
+
+/** Stores (or replaces) a user's avatar; false when there is no such user. */
+export async function putAvatar(db: Session, userId: number, contentType: string, data: Uint8Array): Promise<boolean> {
+  const { rowCount } = await db.write(
+    `INSERT INTO user_avatars (user_id, content_type, data)
+     SELECT id, $2, $3 FROM users WHERE id = $1
+     ON CONFLICT (user_id) DO UPDATE SET content_type = EXCLUDED.content_type, data = EXCLUDED.data, updated_at = now()`,
+    [userId, contentType, data],
+  )
+  return rowCount > 0
+}
+
+export async function findAvatar(db: Session, userId: number): Promise<{ contentType: string; data: Uint8Array } | undefined> {
+  const { rows } = await db.read<{ content_type: string; data: Uint8Array }>('SELECT content_type, data FROM user_avatars WHERE user_id = $1', [userId])
+  const row = rows[0]
+  return row === undefined ? undefined : { contentType: row.content_type, data: row.data }
 }
 
 export interface NewSuperAdmin {

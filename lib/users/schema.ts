@@ -38,3 +38,31 @@ export const User = v.object({
   created_at: Timestamp,
   updated_at: v.nullable(Timestamp),
 })
+
+/** Field rules of `../shared/API.md`, as pydantic would check them. */
+export const Username = v.pipe(v.string(), v.minLength(3), v.maxLength(32), v.regex(/^[a-z0-9_.-]+$/))
+export const Email = v.pipe(v.string(), v.maxLength(254), v.email())
+export const Password = v.pipe(v.string(), v.minLength(8), v.maxLength(128))
+export const FullName = v.pipe(v.string(), v.maxLength(100))
+
+/** `POST /users`: unknown fields are ignored (valibot's object drops them). */
+export const NewUser = v.object({
+  username: Username,
+  email: Email,
+  password: Password,
+  full_name: v.optional(v.nullable(FullName)),
+  role: v.optional(Role),
+})
+
+/** `PATCH /users/{id}`: any of these; `role` and `is_active` are for a super_admin only. */
+export const UserChanges = v.object({
+  email: v.optional(Email),
+  full_name: v.optional(v.nullable(FullName)),
+  password: v.optional(Password),
+  role: v.optional(Role),
+  is_active: v.optional(v.boolean()),
+})
+export type UserChanges = v.InferOutput<typeof UserChanges>
+
+export const AVATAR_TYPES = ['image/png', 'image/jpeg', 'image/webp'] as const
+export const AVATAR_MAX_BYTES = 1024 * 1024

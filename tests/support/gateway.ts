@@ -1,0 +1,73 @@
+/**
+ * API Gateway in front of the functions, as far as tests need it: each manifest route is its
+ * own Lambda function (its own instance, lifespans and pool), a request goes to the function
+ * of the first route that matches (fixed paths are listed before parameters, as API Gateway
+ * prefers them), anything else to the `$default` function, as a payload-2.0 event.
+ */
+import { lambdaFunction, type LambdaFunction } from '../../lib/http/lambda.ts'
+import { pathPattern } from '../../lib/http/incoming.ts'
+import { MANIFEST } from '../../lib/manifest.ts'
+import { ROUTES } from '../../lib/routes.ts'
+import { invoke } from './invoke.ts'
+
+export interface CallOptions {
+  readonly headers?: Record<string, string>
+  readonly query?: Record<string, string>
+  /** A string is sent as it is; bytes are sent base64-encoded, as API Gateway does. */
+  readonly body?: string | Uint8Array
+}
+
+export interface Answer {
+  readonly status: number
+  readonly headers: Record<string, string>
+  readonly bytes: Buffer
+  readonly text: string
+  json(): unknown
+}
+
+export type Call = (method: string, path: string, options?: CallOptions) => Promise<Answer>
+
+export async function startGateway(env: Record<string, string>): Promise<{ call: Call; close(): Promise<void> }> {
+  const functions: { method: string; path: string; match: RegExp; fn: LambdaFunction }[] = []
+  for (const entry of ROUTES) functions.push({ method: entry.method, path: entry.path, match: pathPattern(entry.path), fn: await lambdaFunction(entry.route, { env }) })
+  const fallback = await lambdaFunction([], { env, knownRoutes: MANIFEST })
+
+  const call: Call = async (method, path, options = {}) => {
+    const target = functions.find((item) => item.method === method && item.match.test(path))
+    const body = options.body
+    const binary = body instanceof Uint8Array
+    const result = await invoke(target?.fn.handler ?? fallback.handler, {
+      method,
+      route: target ? target.path : '$default',
+      path,
+      ...(target ? { pathParameters: target.match.exec(path)?.groups ?? {} } : {}),
+      ...(options.query ? { query: options.query } : {}),
+      ...(options.headers ? { headers: options.headers } : {}),
+      ...(body === undefined ? {} : { body: binary ? Buffer.from(body).toString('base64') : body, isBase64Encoded: binary }),
+    })
+    return { status: result.status, headers: result.headers, bytes: result.bytes, text: result.body, json: () => result.json() }
+  }
+  return {
+    call,
+    async close() {
+      for (const item of functions) await item.fn.shutdown()
+      await fallback.shutdown()
+    },
+  }
+}
+
+/** The same calls over HTTP, to a server at `base` (the dev server). */
+export function httpCaller(base: string): Call {
+  return async (method, path, options = {}) => {
+    const url = new URL(path, base)
+    for (const [name, value] of Object.entries(options.query ?? {})) url.searchParams.set(name, value)
+    const init: RequestInit = { method, headers: options.headers ?? {} }
+    if (options.body !== undefined) init.body = typeof options.body === 'string' ? options.body : Buffer.from(options.body)
+    const response = await fetch(url, init)
+    const bytes = Buffer.from(await response.arrayBuffer())
+    const headers: Record<string, string> = {}
+    response.headers.forEach((value, name) => (headers[name] = value))
+    const text = bytes.toString('utf8')
+    return { status: response.status, headers, bytes, text, json: () => JSON.parse(text) }
+  }
+}
