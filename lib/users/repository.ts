@@ -30,21 +30,26 @@ export function likePattern(term: string): string {
   return `%${term.replace(/[\\%_]/g, (char) => `\\${char}`)}%`
 }
 
+/** The two statements of a listing: one page of rows, and the count of every match. */
+export function listingStatements(page: number, perPage: number, search: string) {
+  const filter = search === '' ? 'is_active' : 'is_active AND (username ILIKE $1 OR email ILIKE $1 OR full_name ILIKE $1)'
+  const args: unknown[] = search === '' ? [] : [likePattern(search)]
+  const next = args.length + 1
+  return {
+    rows: { sql: `SELECT ${USER_COLUMNS} FROM users WHERE ${filter} ORDER BY id LIMIT $${next} OFFSET $${next + 1}`, args: [...args, perPage, (page - 1) * perPage] },
+    count: { sql: `SELECT count(*) AS total FROM users WHERE ${filter}`, args },
+  }
+}
+
 /**
  * Active users, in id order, one page of them; with a search, those whose username, email
  * or full name contains it (any case). `total` counts every match. Each column's ILIKE is
- * served by its trigram index (0002_users_search.sql).
+ * served by its trigram index (0002_users_search.sql) when the term is selective.
  */
 export async function listUsers(db: Session, page: number, perPage: number, search: string): Promise<UserListing> {
-  const filter = search === '' ? 'is_active' : 'is_active AND (username ILIKE $1 OR email ILIKE $1 OR full_name ILIKE $1)'
-  const args = search === '' ? [] : [likePattern(search)]
-  const next = args.length + 1
-  const { rows } = await db.read(`SELECT ${USER_COLUMNS} FROM users WHERE ${filter} ORDER BY id LIMIT $${next} OFFSET $${next + 1}`, [
-    ...args,
-    perPage,
-    (page - 1) * perPage,
-  ])
-  const counted = await db.read<{ total: string }>(`SELECT count(*) AS total FROM users WHERE ${filter}`, args)
+  const statements = listingStatements(page, perPage, search)
+  const { rows } = await db.read(statements.rows.sql, statements.rows.args)
+  const counted = await db.read<{ total: string }>(statements.count.sql, statements.count.args)
   return { items: rows.map(userFromRow), total: Number(counted.rows[0]?.total ?? 0) }
 }
 
