@@ -8,22 +8,34 @@ export interface ManifestEntry {
   readonly path: string
   /** The function's entry file, relative to the repository root; it exports `handler`. */
   readonly entry: string
+  /** The SST secrets the function reads (`lib/config.ts`), linked to it and to no other. */
+  readonly secrets: readonly Secret[]
+  /** Memory in MB when not the default: CPU comes with it, and password hashing needs CPU. */
+  readonly memoryMb?: number
 }
 
+/** SST secrets, by the name `Resource` gives them (see LINKED_SECRETS in lib/config.ts). */
+export type Secret = 'DatabaseUrl' | 'DatabaseReplicaUrl' | 'JwtSecret'
+
+const DATABASE = ['DatabaseUrl', 'DatabaseReplicaUrl'] as const
+const SIGNED_IN = [...DATABASE, 'JwtSecret'] as const
+/** Routes that hash a password (scrypt, 32 MiB and ~80 ms of a full core per hash). */
+const HASHING = 1024
+
 export const MANIFEST = [
-  { method: 'GET', path: '/health', entry: 'functions/health/get.ts' },
-  { method: 'POST', path: '/auth/token', entry: 'functions/auth/token.ts' },
+  { method: 'GET', path: '/health', entry: 'functions/health/get.ts', secrets: DATABASE },
+  { method: 'POST', path: '/auth/token', entry: 'functions/auth/token.ts', secrets: SIGNED_IN, memoryMb: HASHING },
   // Before /users/{id}: a router that tries routes in order must meet the fixed path first.
-  { method: 'GET', path: '/users/me', entry: 'functions/users/me.ts' },
-  { method: 'GET', path: '/users', entry: 'functions/users/list.ts' },
-  { method: 'GET', path: '/users/{id}', entry: 'functions/users/get.ts' },
-  { method: 'POST', path: '/users', entry: 'functions/users/create.ts' },
-  { method: 'PATCH', path: '/users/{id}', entry: 'functions/users/patch.ts' },
-  { method: 'DELETE', path: '/users/{id}', entry: 'functions/users/delete.ts' },
-  { method: 'PUT', path: '/users/{id}/avatar', entry: 'functions/users/avatar-put.ts' },
-  { method: 'GET', path: '/users/{id}/avatar', entry: 'functions/users/avatar-get.ts' },
-  { method: 'GET', path: '/openapi.json', entry: 'functions/docs/openapi.ts' },
-  { method: 'GET', path: '/docs', entry: 'functions/docs/page.ts' },
+  { method: 'GET', path: '/users/me', entry: 'functions/users/me.ts', secrets: SIGNED_IN },
+  { method: 'GET', path: '/users', entry: 'functions/users/list.ts', secrets: SIGNED_IN },
+  { method: 'GET', path: '/users/{id}', entry: 'functions/users/get.ts', secrets: SIGNED_IN },
+  { method: 'POST', path: '/users', entry: 'functions/users/create.ts', secrets: SIGNED_IN, memoryMb: HASHING },
+  { method: 'PATCH', path: '/users/{id}', entry: 'functions/users/patch.ts', secrets: SIGNED_IN, memoryMb: HASHING },
+  { method: 'DELETE', path: '/users/{id}', entry: 'functions/users/delete.ts', secrets: SIGNED_IN },
+  { method: 'PUT', path: '/users/{id}/avatar', entry: 'functions/users/avatar-put.ts', secrets: SIGNED_IN },
+  { method: 'GET', path: '/users/{id}/avatar', entry: 'functions/users/avatar-get.ts', secrets: SIGNED_IN },
+  { method: 'GET', path: '/openapi.json', entry: 'functions/docs/openapi.ts', secrets: [] },
+  { method: 'GET', path: '/docs', entry: 'functions/docs/page.ts', secrets: [] },
 ] as const satisfies readonly ManifestEntry[]
 
 export const API_INFO = {
