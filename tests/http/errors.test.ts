@@ -199,10 +199,10 @@ describe('the error table, through Lambda handlers', () => {
   })
 
   it('a known path with the wrong method: 405 with Allow (the $default function)', async () => {
-    const response = await invoke(fallback.handler, { method: 'DELETE', route: '$default', path: '/users/12' })
+    const response = await invoke(fallback.handler, { method: 'PUT', route: '$default', path: '/users/12' })
     assert.equal(response.status, 405)
     assert.deepEqual(response.json(), { detail: 'Method Not Allowed' })
-    assert.equal(response.headers.allow, 'GET')
+    assert.equal(response.headers.allow, 'DELETE, GET, PATCH')
   })
 
   it('a known path with the wrong method inside a route’s own function: 405 with Allow', async () => {
