@@ -56,14 +56,16 @@ export async function startGateway(env: Record<string, string>): Promise<{ call:
   }
 }
 
-/** The same calls over HTTP, to a server at `base` (the dev server). */
-export function httpCaller(base: string): Call {
+type FetchLike = (url: URL, init: RequestInit) => Promise<{ status: number; headers: Headers; arrayBuffer(): Promise<ArrayBuffer> }>
+
+/** The same calls over HTTP, to a server at `base` (the dev server), or to another fetch (a worker's). */
+export function httpCaller(base: string, fetchImpl: FetchLike = fetch): Call {
   return async (method, path, options = {}) => {
     const url = new URL(path, base)
     for (const [name, value] of Object.entries(options.query ?? {})) url.searchParams.set(name, value)
     const init: RequestInit = { method, headers: options.headers ?? {} }
     if (options.body !== undefined) init.body = typeof options.body === 'string' ? options.body : Buffer.from(options.body)
-    const response = await fetch(url, init)
+    const response = await fetchImpl(url, init)
     const bytes = Buffer.from(await response.arrayBuffer())
     const headers: Record<string, string> = {}
     response.headers.forEach((value, name) => (headers[name] = value))

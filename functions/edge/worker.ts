@@ -1,0 +1,25 @@
+// Every route in one Workers module (workerd): deployed by sst.cloudflare.Worker, built by
+// `npm run build` as dist/functions/edge/worker.mjs.
+//
+// The routes are loaded on the first request rather than at module load: workerd refuses some
+// work in the global scope (cockatiel, the retry library, makes an aborted AbortSignal when it
+// loads), and inside a handler it is allowed. The isolate keeps what was loaded.
+import type { ExecutionContext } from 'hono'
+import type { EdgeWorker } from '../../lib/edge/worker.ts'
+
+let loading: Promise<EdgeWorker> | undefined
+
+async function load(): Promise<EdgeWorker> {
+  const [{ edgeWorker }, { ROUTES }] = await Promise.all([import('../../lib/edge/worker.ts'), import('../../lib/routes.ts')])
+  return edgeWorker(ROUTES.map((entry) => entry.route))
+}
+
+export default {
+  async fetch(request: Request, env: Record<string, unknown>, ctx: ExecutionContext): Promise<Response> {
+    loading ??= load().catch((error: unknown) => {
+      loading = undefined // the next request tries again
+      throw error
+    })
+    return (await loading).fetch(request, env, ctx)
+  },
+}
