@@ -1,22 +1,35 @@
 /**
- * The HTTP API: one function per manifest route, each linked to the secrets it reads
- * through `Resource` (see lib/config.ts), and to no others. Set them once per stage:
+ * The HTTP API: one function per manifest route, each linked to the secrets its code reads
+ * through `Resource` (lib/config.ts) and to no others; and the same routes as one Cloudflare
+ * Worker. Set the secrets once per stage:
  *   npx sst secret set DatabaseUrl 'postgres://…neon.tech/db?sslmode=require' --stage production
  *   npx sst secret set JwtSecret "$(openssl rand -base64 48)" --stage production
- *   npx sst secret set DatabaseReplicaUrl 'postgres://…' --stage production   (optional)
+ *   npx sst secret set AdminUsername boss --stage production
+ *   npx sst secret set AdminPassword '…' --stage production
+ * and, optionally, DatabaseReplicaUrl and RedisUrl.
  */
-import { DEFAULT_ENTRY, MANIFEST } from '../lib/manifest'
+import { DEFAULT_ENTRY, MANIFEST, type Secret } from '../lib/manifest'
 
 const handlerOf = (entry: string) => entry.replace(/\.ts$/, '.handler')
 
-export function createApi() {
-  const secrets = {
+export function createSecrets() {
+  return {
     DatabaseUrl: new sst.Secret('DatabaseUrl'),
-    // Optional: the placeholder '' reads as "no replica" (lib/config.ts treats empty as unset).
-    DatabaseReplicaUrl: new sst.Secret('DatabaseReplicaUrl', ''),
     JwtSecret: new sst.Secret('JwtSecret'),
-  }
+    // Optional: the placeholder '' reads as unset (lib/config.ts treats an empty value so).
+    DatabaseReplicaUrl: new sst.Secret('DatabaseReplicaUrl', ''),
+    // A Redis reachable from Lambda without a VPC (TLS, e.g. Upstash): `rediss://…`. A VPC
+    // for sst.aws.Redis would put every function in it, and cold starts and NAT would cost more.
+    RedisUrl: new sst.Secret('RedisUrl', ''),
+    // The first super_admin, created by `npx sst shell --stage <stage> -- npm run migrate`.
+    AdminUsername: new sst.Secret('AdminUsername'),
+    AdminPassword: new sst.Secret('AdminPassword'),
+  } satisfies Record<Secret | 'AdminUsername' | 'AdminPassword', unknown>
+}
 
+export type Secrets = ReturnType<typeof createSecrets>
+
+export function createApi(secrets: Secrets) {
   const api = new sst.aws.ApiGatewayV2('Api')
   for (const route of MANIFEST) {
     api.route(`${route.method} ${route.path}`, {
@@ -35,7 +48,16 @@ export function createApi() {
     })
   }
   // Whatever no route takes: FastAPI's 404, or 405 with Allow (API Gateway's own 404 is not
-  // in the contract's shape).
-  api.route('$default', { handler: handlerOf(DEFAULT_ENTRY), runtime: 'nodejs22.x', architecture: 'arm64', memory: '128 MB' })
+  // in the contract's shape). It reads no secret.
+  api.route('$default', { handler: handlerOf(DEFAULT_ENTRY), runtime: 'nodejs22.x', architecture: 'arm64', memory: '128 MB', timeout: '3 seconds' })
   return api
+}
+
+/** Every route as one Worker: a Neon Pool per request, closed after it (lib/edge/worker.ts). */
+export function createEdge(secrets: Secrets) {
+  return new sst.cloudflare.Worker('Edge', {
+    handler: 'functions/edge/worker.ts',
+    url: true,
+    link: [secrets.DatabaseUrl, secrets.DatabaseReplicaUrl, secrets.JwtSecret],
+  })
 }

@@ -141,8 +141,9 @@ export interface DevConfig {
 export const DEV_ADMIN = { username: 'admin', password: 'admin-dev-password' } as const
 
 /** Configuration of `npm run dev` and `npm run migrate`. */
-export function readDevConfig(env: Env): DevConfig {
-  const parsed = parse(DevSchema, env)
+export function readDevConfig(env: Env, resources: LinkedResources = Resource): DevConfig {
+  // Under `sst shell` (npm run migrate against a deployed stage) the stage's secrets stand in.
+  const parsed = parse(DevSchema, withLinked(env, resources))
   const embedded = parsed.DATABASE_URL === undefined
   return {
     port: parsed.PORT,
@@ -184,7 +185,21 @@ export interface FunctionConfig {
 export type LinkedResources = object
 
 /** SST secret names and the variables they stand for. */
-export const LINKED_SECRETS = { DatabaseUrl: 'DATABASE_URL', DatabaseReplicaUrl: 'DATABASE_REPLICA_URL', JwtSecret: 'JWT_SECRET' } as const
+export const LINKED_SECRETS = {
+  DatabaseUrl: 'DATABASE_URL',
+  DatabaseReplicaUrl: 'DATABASE_REPLICA_URL',
+  JwtSecret: 'JWT_SECRET',
+  RedisUrl: 'REDIS_URL',
+  AdminUsername: 'ADMIN_USERNAME',
+  AdminPassword: 'ADMIN_PASSWORD',
+} as const
+
+/** The environment with every linked secret in place of its variable (a linked one wins). */
+function withLinked(env: Env, resources: LinkedResources): Record<string, string | undefined> {
+  const merged: Record<string, string | undefined> = { ...env }
+  for (const [name, variable] of Object.entries(LINKED_SECRETS)) merged[variable] = linkedValue(resources, name) ?? env[variable]
+  return merged
+}
 
 function linkedValue(resources: LinkedResources, name: string): string | undefined {
   if (!(name in resources)) return undefined
@@ -195,11 +210,7 @@ function linkedValue(resources: LinkedResources, name: string): string | undefin
 
 /** Configuration of a deployed function (or of one that tests and the dev server run). */
 export function readFunctionConfig(env: Env, resources: LinkedResources = Resource): FunctionConfig {
-  const merged: Record<string, string | undefined> = { ...env }
-  for (const [name, variable] of Object.entries(LINKED_SECRETS)) {
-    merged[variable] = linkedValue(resources, name) ?? env[variable]
-  }
-  const parsed = parse(FunctionSchema, merged)
+  const parsed = parse(FunctionSchema, withLinked(env, resources))
   return {
     databaseUrl: parsed.DATABASE_URL,
     replicaUrl: parsed.DATABASE_REPLICA_URL,
@@ -233,7 +244,7 @@ export interface AuthConfig {
 
 /** Configuration of the routes that issue or check access tokens. */
 export function readAuthConfig(env: Env, resources: LinkedResources = Resource): AuthConfig {
-  const parsed = parse(AuthSchema, { ...env, JWT_SECRET: linkedValue(resources, 'JwtSecret') ?? env.JWT_SECRET })
+  const parsed = parse(AuthSchema, withLinked(env, resources))
   return { jwtSecret: parsed.JWT_SECRET, tokenTtlSeconds: parsed.TOKEN_TTL_SECONDS }
 }
 
@@ -260,7 +271,7 @@ export interface CacheConfig {
   readonly commandTimeoutMs: number
 }
 
-export function readCacheConfig(env: Env): CacheConfig {
-  const parsed = parse(CacheSchema, env)
+export function readCacheConfig(env: Env, resources: LinkedResources = Resource): CacheConfig {
+  const parsed = parse(CacheSchema, withLinked(env, resources))
   return { redisUrl: parsed.REDIS_URL, commandTimeoutMs: parsed.REDIS_COMMAND_TIMEOUT_MS }
 }

@@ -15,10 +15,12 @@ export interface ManifestEntry {
 }
 
 /** SST secrets, by the name `Resource` gives them (see LINKED_SECRETS in lib/config.ts). */
-export type Secret = 'DatabaseUrl' | 'DatabaseReplicaUrl' | 'JwtSecret'
+export type Secret = 'DatabaseUrl' | 'DatabaseReplicaUrl' | 'JwtSecret' | 'RedisUrl'
 
 const DATABASE = ['DatabaseUrl', 'DatabaseReplicaUrl'] as const
 const SIGNED_IN = [...DATABASE, 'JwtSecret'] as const
+/** Reads that may be answered stale: the shared tier of the stale cache is optional (RedisUrl). */
+const CACHED_READ = [...SIGNED_IN, 'RedisUrl'] as const
 /** Routes that hash a password (scrypt, 32 MiB and ~80 ms of a full core per hash). */
 const HASHING = 1024
 
@@ -26,9 +28,9 @@ export const MANIFEST = [
   { method: 'GET', path: '/health', entry: 'functions/health/get.ts', secrets: DATABASE },
   { method: 'POST', path: '/auth/token', entry: 'functions/auth/token.ts', secrets: SIGNED_IN, memoryMb: HASHING },
   // Before /users/{id}: a router that tries routes in order must meet the fixed path first.
-  { method: 'GET', path: '/users/me', entry: 'functions/users/me.ts', secrets: SIGNED_IN },
-  { method: 'GET', path: '/users', entry: 'functions/users/list.ts', secrets: SIGNED_IN },
-  { method: 'GET', path: '/users/{id}', entry: 'functions/users/get.ts', secrets: SIGNED_IN },
+  { method: 'GET', path: '/users/me', entry: 'functions/users/me.ts', secrets: CACHED_READ },
+  { method: 'GET', path: '/users', entry: 'functions/users/list.ts', secrets: CACHED_READ },
+  { method: 'GET', path: '/users/{id}', entry: 'functions/users/get.ts', secrets: CACHED_READ },
   { method: 'POST', path: '/users', entry: 'functions/users/create.ts', secrets: SIGNED_IN, memoryMb: HASHING },
   { method: 'PATCH', path: '/users/{id}', entry: 'functions/users/patch.ts', secrets: SIGNED_IN, memoryMb: HASHING },
   { method: 'DELETE', path: '/users/{id}', entry: 'functions/users/delete.ts', secrets: SIGNED_IN },

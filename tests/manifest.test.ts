@@ -1,7 +1,7 @@
 /**
  * The manifest is plain data (sst.config.ts reads it without loading route code), so what it
  * says of each function is checked against the code: the secrets it links are exactly those
- * its route's lifespans read.
+ * its route's lifespans read, and the shared cache's (RedisUrl) for a route that may answer stale.
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
@@ -20,6 +20,7 @@ describe('the manifest', () => {
         assert.ok(item.name in SECRETS_OF, `a lifespan this test does not know: ${item.name}`)
         return SECRETS_OF[item.name] ?? []
       })
+      if (entry.route.fallback) needed.push('RedisUrl')
       assert.deepEqual([...entry.secrets].sort(), [...new Set(needed)].sort())
     })
   }
