@@ -18,7 +18,7 @@ import type { Env } from '../config.ts'
 import { log } from '../log.ts'
 import { createApp, type App, type KnownRoute } from './app.ts'
 import { fromLambdaEvent, pathPattern, type LambdaBindings } from './incoming.ts'
-import type { Outcome } from './reply.ts'
+import { isResponse, type Outcome } from './reply.ts'
 import type { Route } from './route.ts'
 import { sharedStoreFromEnv } from '../cache/redis.ts'
 import { StaleCache } from './stale-cache.ts'
@@ -56,7 +56,7 @@ class InvocationContext implements ExecutionContext {
 
 /** A pipeline outcome as API Gateway's result: text as it is, binary types in base64. */
 async function toResult(outcome: Outcome): Promise<APIGatewayProxyStructuredResultV2> {
-  if (!(outcome instanceof Response)) {
+  if (!isResponse(outcome)) {
     return { statusCode: outcome.status, headers: outcome.headers, body: outcome.body ?? '', isBase64Encoded: false }
   }
   const headers: Record<string, string> = {}

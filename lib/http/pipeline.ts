@@ -16,7 +16,7 @@ import { DependencySolver, type Overrides, type RequestScope } from './depends.t
 import { HttpError, RequestValidationError, ResponseValidationError, toReply } from './errors.ts'
 import type { Lifespan, LifespanRunner } from './lifespan.ts'
 import { problemsFromIssues, type Location, type ValidationProblem } from './problems.ts'
-import { JSON_TYPE, setHeader, type Outcome } from './reply.ts'
+import { isResponse, JSON_TYPE, setHeader, type Outcome } from './reply.ts'
 import type { Route } from './route.ts'
 import { emfFields, type RequestMetrics } from './metrics.ts'
 import { cacheKey, type StaleCache } from './stale-cache.ts'
@@ -100,7 +100,7 @@ function pick(names: readonly string[] | undefined, read: (name: string) => stri
 
 /** The handler's result as a reply, with the request id put in as it is made. */
 function serialize(route: Route, result: unknown, requestId: string): Outcome {
-  if (result instanceof Response) {
+  if (isResponse(result)) {
     result.headers.set('x-request-id', requestId)
     return result
   }
@@ -214,7 +214,7 @@ export function routeServer(route: Route, app: ServeContext): RouteServer {
       if (fallback) key = cacheKey(route.key, authority, params, query)
       const result = await route.handler({ params, query, headers, body: bodyValue, deps, scope })
       outcome = serialize(route, result, requestId)
-      if (key !== undefined && !(outcome instanceof Response) && outcome.status === 200) {
+      if (key !== undefined && !isResponse(outcome) && outcome.status === 200) {
         const shared = app.cache.remember(key, outcome)
         if (shared !== undefined && !incoming.waitUntil(shared)) app.detach(shared)
       }
