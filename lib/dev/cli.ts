@@ -8,3 +8,29 @@ export function fail(error: unknown): never {
   if (process.env.DEBUG && error instanceof Error && error.stack) console.error(error.stack)
   process.exit(1)
 }
+
+export type StopStep = () => Promise<void> | void
+
+/**
+ * How the long-running tools stop: on Ctrl-C (SIGINT) or SIGTERM, the steps added to the list
+ * run in reverse order of adding (last started, first stopped), then "stopped" and exit 0. A
+ * second signal while stopping forces the exit. Returns the list to add steps to.
+ */
+export function stopOnSignals(): StopStep[] {
+  const steps: StopStep[] = []
+  let stopping = false
+  const stop = async (signal: string) => {
+    if (stopping) {
+      console.log('forced exit')
+      process.exit(130)
+    }
+    stopping = true
+    console.log(`\n${signal}: stopping`)
+    for (const step of steps.reverse()) await step()
+    console.log('stopped')
+    process.exit(0)
+  }
+  process.on('SIGINT', () => void stop('SIGINT'))
+  process.on('SIGTERM', () => void stop('SIGTERM'))
+  return steps
+}

@@ -16,7 +16,7 @@ import { createApp } from '../http/app.ts'
 import { StaleCache } from '../http/stale-cache.ts'
 import { ROUTES } from '../routes.ts'
 import { ensureSuperAdmin } from '../users/repository.ts'
-import { fail } from './cli.ts'
+import { fail, stopOnSignals } from './cli.ts'
 import { functionEnv, openDevDatabase } from './database.ts'
 
 type Fetch = (request: Request) => Response | Promise<Response>
@@ -38,21 +38,7 @@ async function listen(server: Server, port: number): Promise<number> {
 
 async function main(config: DevConfig): Promise<void> {
   const startedAt = performance.now()
-  const stops: (() => Promise<void> | void)[] = []
-  let stopping = false
-  const stop = async (signal: string) => {
-    if (stopping) {
-      console.log('forced exit')
-      process.exit(130)
-    }
-    stopping = true
-    console.log(`\n${signal}: stopping`)
-    for (const step of stops.reverse()) await step()
-    console.log('stopped')
-    process.exit(0)
-  }
-  process.on('SIGINT', () => void stop('SIGINT'))
-  process.on('SIGTERM', () => void stop('SIGTERM'))
+  const stops = stopOnSignals()
 
   // Take the port first: a port in use is found before the database is opened.
   let fetch: Fetch = starting

@@ -103,6 +103,9 @@ export function createApp(options: AppOptions): App {
       outcome = toReply(error, { requestId, route: route ?? incoming.path })
       setHeader(outcome, 'x-request-id', requestId)
     }
+    // The instance's first request says so, so that a load test against a deployed URL can
+    // count cold starts.
+    if (cold) setHeader(outcome, 'x-cold-start', '1')
     logRequest({
       requestId,
       awsRequestId: incoming.lambda?.awsRequestId,
