@@ -1,25 +1,17 @@
 import * as v from 'valibot'
 import { dbPool } from '../db/database.ts'
 import type { Pool } from '../db/pool.ts'
+import { within } from '../db/timeout.ts'
 import { route } from '../http/route.ts'
 
 /** How long the health check waits for the database before it reports "degraded". */
 const PING_TIMEOUT_MS = 2_000
 
-async function databaseAnswers(pool: Pool): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), PING_TIMEOUT_MS)
-  })
-  const ping = pool.query('SELECT 1').then(
+function databaseAnswers(pool: Pool): Promise<boolean> {
+  return within(pool.query('SELECT 1'), PING_TIMEOUT_MS, 'the health check').then(
     () => true,
     () => false,
   )
-  try {
-    return await Promise.race([ping, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 /** 200 either way: the function is up; `degraded` says its database is not answering. */
