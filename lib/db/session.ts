@@ -8,11 +8,12 @@
  * the primary cannot answer within half the time left goes to the replica for the rest.
  */
 import type { PoolClient, QueryResultRow } from '@neondatabase/serverless'
-import { DatabaseFailure, classifyFailure } from './failures.ts'
-import type { Pool } from './pool.ts'
 import { newMetrics, type RequestMetrics } from '../http/metrics.ts'
 import { log } from '../log.ts'
+import { DatabaseFailure, classifyFailure } from './failures.ts'
+import type { Pool } from './pool.ts'
 import { DatabaseUnavailable, type Operation, type Resilience } from './resilience.ts'
+import { within } from './timeout.ts'
 
 /** A database a session can run statements on: its pool and its retry/breaker policy. */
 export interface Target {
@@ -66,34 +67,13 @@ function handBack(client: PoolClient, broken: boolean): void {
   client.release(close)
 }
 
-/**
- * `SELECT 1` with a timeout of its own: a socket that died silently while the instance was
- * frozen never answers, and the statement timeout is too long to wait on it. (pg takes a
- * per-query `query_timeout` only from submittable queries, so the timer is ours.)
- */
-async function ping(client: PoolClient, timeoutMs: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const query = client.query('SELECT 1')
-  query.catch(() => undefined) // after a timeout, its own failure no longer matters
-  try {
-    await Promise.race([
-      query,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer to a ping in ${timeoutMs} ms`)), timeoutMs)
-      }),
-    ])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
 export class Session {
   readonly #options: SessionOptions
   readonly #metrics: RequestMetrics
   readonly #primary: Line
   readonly #replica: Line | undefined
-  /** Set when the primary failed a read in this request: later reads go to the replica. */
-  #primaryDown = false
+  /** Why the primary failed a read in this request: later reads go to the replica, writes fail so. */
+  #primaryDown: DatabaseUnavailable | undefined
   /**
    * Set when a statement gave up on every database: later statements of the request fail the
    * same way at once instead of spending the rest of its time on retries that will not help.
@@ -114,6 +94,8 @@ export class Session {
 
   /** A statement that changes data: on the primary only, retried only when it never reached it. */
   write<R extends QueryResultRow = QueryResultRow>(sql: string, params: unknown[] = []): Promise<Rows<R>> {
+    // The primary already gave up in this request (and its line is closed): no new attempts.
+    if (this.#primaryDown !== undefined) return Promise.reject(this.#primaryDown)
     return this.#noting(() => this.#primary.run<R>('write', sql, params, this.#options.remainingMs))
   }
 
@@ -131,14 +113,14 @@ export class Session {
     const { remainingMs } = this.#options
     const replica = this.#replica
     if (replica === undefined) return this.#primary.run<R>('read', sql, params, remainingMs)
-    if (!this.#primaryDown) {
+    if (this.#primaryDown === undefined) {
       // The primary gets half of the time left, so that the replica still has some.
       const kept = remainingMs() / 2
       try {
         return await this.#primary.run<R>('read', sql, params, () => remainingMs() - kept)
       } catch (error) {
         if (!(error instanceof DatabaseUnavailable)) throw error
-        this.#primaryDown = true
+        this.#primaryDown = error
         this.#primary.release(false)
         log('warn', 'database read from replica', { kind: error.kind })
       }
@@ -186,6 +168,13 @@ class Line {
     this.#client = undefined
   }
 
+  /** A connection that arrives after the request gave up (its deadline came, it has answered) goes straight back. */
+  #refuseIfClosed(client: PoolClient): void {
+    if (!this.#closed) return
+    handBack(client, false)
+    throw new DatabaseFailure('pool_timeout', new Error('connection arrived after the request ended'))
+  }
+
   async #acquire(): Promise<PoolClient> {
     if (this.#client !== undefined) return this.#client
     let client: PoolClient
@@ -197,25 +186,20 @@ class Line {
     } finally {
       this.#metrics.dbWaitMs += performance.now() - waitStarted
     }
-    if (this.#closed) {
-      // The request gave up waiting (its deadline came) and has answered already.
-      handBack(client, false)
-      throw new DatabaseFailure('pool_timeout', new Error('connection arrived after the request ended'))
-    }
+    this.#refuseIfClosed(client)
     const released = lastReleased.get(client)
     if (released !== undefined && Date.now() - released > this.#options.idleCheckMs) {
       try {
-        await ping(client, this.#options.pingTimeoutMs)
+        // Its own timeout, not the statement timeout: a socket that died while the instance was
+        // frozen never answers. (pg takes a per-query `query_timeout` only from submittable queries.)
+        await within(client.query('SELECT 1'), this.#options.pingTimeoutMs, 'a ping')
       } catch (error) {
         // The ping carried nothing of the caller's: as if no connection had opened.
         handBack(client, true)
         throw new DatabaseFailure('connect_failed', error)
       }
     }
-    if (this.#closed) {
-      handBack(client, false)
-      throw new DatabaseFailure('pool_timeout', new Error('connection arrived after the request ended'))
-    }
+    this.#refuseIfClosed(client)
     this.#client = client
     return client
   }
