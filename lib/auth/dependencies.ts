@@ -95,6 +95,11 @@ export function ownRecord(caller: Caller): UserRecord {
   return caller.user
 }
 
+/** 403 unless the caller is a super_admin or the user `id` themselves (the routes on one user). */
+export function requireAdminOrSelf(caller: Caller, id: number): void {
+  if (caller.role !== 'super_admin' && caller.id !== id) throw forbidden()
+}
+
 export const superAdmin = depends({ name: 'superAdmin', dependencies: { caller: currentUser } }, ({ caller }): Caller => {
   if (caller.role !== 'super_admin') throw forbidden()
   return caller

@@ -3,7 +3,17 @@
  * and the database layer: `dbConn` → `currentUser` → `superAdmin`, as in the seed.
  */
 import * as v from 'valibot'
-import { adminOrSelfAuthority, authSettings, currentUser, forbidden, ownRecord, selfAuthority, superAdmin, superAdminAuthority } from '../auth/dependencies.ts'
+import {
+  adminOrSelfAuthority,
+  authSettings,
+  currentUser,
+  forbidden,
+  ownRecord,
+  requireAdminOrSelf,
+  selfAuthority,
+  superAdmin,
+  superAdminAuthority,
+} from '../auth/dependencies.ts'
 import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from '../auth/password.ts'
 import { issueToken } from '../auth/tokens.ts'
 import { dbConn } from '../db/database.ts'
@@ -102,7 +112,7 @@ export const getUser = route({
   async handler({ params, deps }) {
     const { caller } = deps
     // Checked before any read: the answer is the same with the database down.
-    if (caller.role !== 'super_admin' && caller.id !== params.id) throw forbidden()
+    requireAdminOrSelf(caller, params.id)
     const user = await findUserById(deps.db, params.id)
     if (!user) throw new HttpError(404, 'User not found')
     return user
@@ -158,7 +168,8 @@ export const patchUser = route({
   responses: { 401: UNAUTHORIZED, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT, 503: UNAVAILABLE },
   async handler({ params, body, deps }) {
     const { caller } = deps
-    if (caller.role !== 'super_admin' && (caller.id !== params.id || body.role !== undefined || body.is_active !== undefined)) throw forbidden()
+    requireAdminOrSelf(caller, params.id)
+    if (caller.role !== 'super_admin' && (body.role !== undefined || body.is_active !== undefined)) throw forbidden()
     const user = await unique(
       updateUser(deps.db, params.id, {
         ...(body.email === undefined ? {} : { email: body.email }),
@@ -206,7 +217,7 @@ export const putAvatarRoute = route({
   },
   async handler({ params, body, deps }) {
     const { caller } = deps
-    if (caller.role !== 'super_admin' && caller.id !== params.id) throw forbidden()
+    requireAdminOrSelf(caller, params.id)
     if (!(await putAvatar(deps.db, params.id, body.contentType, body.bytes))) throw userNotFound()
   },
 })
