@@ -88,14 +88,14 @@ export class StaleCache {
   /** A value kept with `keep`, and its age; undefined when none may be used. */
   async find(key: string): Promise<{ readonly value: string; readonly ageSeconds: number } | undefined> {
     const entry = await this.#lookup(key)
-    return entry && { value: entry.body, ageSeconds: Math.max(0, Math.floor((Date.now() - entry.storedAt) / 1000)) }
+    return entry && { value: entry.body, ageSeconds: ageSeconds(entry) }
   }
 
   /** The stale answer for `key` as a reply, with its age; undefined when none may be served. */
   async recall(key: string, requestId: string): Promise<Reply | undefined> {
     const entry = await this.#lookup(key)
     if (entry === undefined) return undefined
-    const age = Math.max(0, Math.floor((Date.now() - entry.storedAt) / 1000))
+    const age = ageSeconds(entry)
     return {
       status: entry.status,
       headers: {
@@ -111,6 +111,11 @@ export class StaleCache {
   async close(): Promise<void> {
     await this.#shared?.close()
   }
+}
+
+/** Whole seconds since the answer was made (RFC 9111's `Age`). */
+function ageSeconds(entry: CachedReply): number {
+  return Math.max(0, Math.floor((Date.now() - entry.storedAt) / 1000))
 }
 
 /** Route, caller's authority and the validated parameters: what makes two reads the same. */
