@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
-import { build, type Metafile } from 'esbuild'
+import { build, type BuildOptions, type Metafile } from 'esbuild'
 import { DEFAULT_ENTRY, MANIFEST } from '../manifest.ts'
 import { fail } from './cli.ts'
 
@@ -32,26 +32,31 @@ function loadedAtStart(metafile: Metafile, file: string, seen = new Set<string>(
   return seen
 }
 
+/** What every bundle shares: one minified, tree-shaken ES module, and what it is made of. */
+const BUNDLE = {
+  bundle: true,
+  minify: true,
+  treeShaking: true,
+  format: 'esm',
+  legalComments: 'none',
+  metafile: true,
+  logLevel: 'warning',
+} as const satisfies BuildOptions
+
 export async function buildFunction(entry: string, outdir = OUT_DIR): Promise<BundleSize> {
   const folder = `${outdir}/${entry.replace(/\.ts$/, '')}`
   const result = await build({
     entryPoints: { index: entry },
     outdir: folder,
     outExtension: { '.js': '.mjs' },
-    bundle: true,
+    ...BUNDLE,
     splitting: true,
-    minify: true,
-    treeShaking: true,
-    format: 'esm',
     platform: 'node',
     target: 'node22',
     // Node 22 has a global WebSocket; `ws` is only for Node 20 and is never loaded on Lambda.
     external: ['ws'],
-    legalComments: 'none',
     // CommonJS packages (ioredis) call require() for Node's built-ins; ESM has no require.
     banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-    metafile: true,
-    logLevel: 'warning',
   })
   const outputs = Object.keys(result.metafile.outputs)
   const file = outputs.find((name) => result.metafile.outputs[name]?.entryPoint !== undefined) as string
@@ -78,10 +83,7 @@ export async function buildWorker(outdir = OUT_DIR): Promise<BundleSize> {
   await build({
     entryPoints: [WORKER_ENTRY],
     outfile: file,
-    bundle: true,
-    minify: true,
-    treeShaking: true,
-    format: 'esm',
+    ...BUNDLE,
     platform: 'neutral',
     target: 'es2022',
     // workerd's own builds of packages that have one (sst/resource reads the Worker's env).
@@ -103,8 +105,6 @@ export async function buildWorker(outdir = OUT_DIR): Promise<BundleSize> {
         },
       },
     ],
-    legalComments: 'none',
-    logLevel: 'warning',
   })
   const content = readFileSync(file)
   return { entry: WORKER_ENTRY, file, bytes: content.length, gzipBytes: gzipSync(content).length, lazyBytes: 0 }
