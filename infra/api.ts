@@ -8,7 +8,7 @@
  *   npx sst secret set AdminPassword '…' --stage production
  * and, optionally, DatabaseReplicaUrl and RedisUrl.
  */
-import { DEFAULT_ENTRY, MANIFEST, type Secret } from '../lib/manifest'
+import { DEFAULT_ENTRY, DEFAULT_FUNCTION, FUNCTION_TIMEOUT_SECONDS, MANIFEST, memoryOf, type Secret } from '../lib/manifest'
 
 const handlerOf = (entry: string) => entry.replace(/\.ts$/, '.handler')
 
@@ -41,15 +41,21 @@ export function createApi(secrets: Secrets) {
       // Lambda gives CPU in proportion to memory; 512 MB keeps init (module load, first
       // connection) short without paying for memory the functions do not use. Routes that
       // hash passwords get more, for the CPU.
-      memory: `${'memoryMb' in route ? route.memoryMb : 512} MB`,
+      memory: `${memoryOf(route)} MB`,
       // One request per instance; the retries and fallbacks work inside this deadline.
-      timeout: '10 seconds',
+      timeout: `${FUNCTION_TIMEOUT_SECONDS} seconds`,
       link: route.secrets.map((name) => secrets[name]),
     })
   }
   // Whatever no route takes: FastAPI's 404, or 405 with Allow (API Gateway's own 404 is not
   // in the contract's shape). It reads no secret.
-  api.route('$default', { handler: handlerOf(DEFAULT_ENTRY), runtime: 'nodejs22.x', architecture: 'arm64', memory: '128 MB', timeout: '3 seconds' })
+  api.route('$default', {
+    handler: handlerOf(DEFAULT_ENTRY),
+    runtime: 'nodejs22.x',
+    architecture: 'arm64',
+    memory: `${DEFAULT_FUNCTION.memoryMb} MB`,
+    timeout: `${DEFAULT_FUNCTION.timeoutSeconds} seconds`,
+  })
   return api
 }
 

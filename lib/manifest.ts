@@ -50,3 +50,15 @@ export type FunctionEntry = (typeof MANIFEST)[number]['entry']
 
 /** The function behind API Gateway's `$default` route: FastAPI's 404 and 405 for the rest. */
 export const DEFAULT_ENTRY = 'functions/default/any.ts'
+
+/**
+ * How each function runs, for the deployment (infra/api.ts) and the local emulator alike: 512 MB
+ * unless the entry says otherwise, and a 10 s deadline that the retries and fallbacks work
+ * inside; the `$default` function (404/405) needs little of either.
+ */
+export const FUNCTION_TIMEOUT_SECONDS = 10
+export const DEFAULT_FUNCTION = { memoryMb: 128, timeoutSeconds: 3 } as const
+
+export function memoryOf(entry: ManifestEntry): number {
+  return entry.memoryMb ?? 512
+}

@@ -5,16 +5,12 @@
  * DATABASE_URL: a process per instance, cold starts, freezing, throttling, REPORT lines.
  * LAMBDA_CONCURRENCY (default 10) and LAMBDA_IDLE_MS (default 60000) set the model.
  */
-import { randomBytes } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import { ConfigError, readDevConfig } from '../config.ts'
-import { migrate } from '../db/migrate.ts'
-import { createPool } from '../db/pool.ts'
-import { DEFAULT_ENTRY, MANIFEST } from '../manifest.ts'
-import { ensureSuperAdmin } from '../users/repository.ts'
+import { DEFAULT_ENTRY, DEFAULT_FUNCTION, FUNCTION_TIMEOUT_SECONDS, MANIFEST, memoryOf } from '../manifest.ts'
 import { buildFunction } from './build.ts'
 import { fail, stopOnSignals } from './cli.ts'
-import { functionEnv, openDevDatabase } from './database.ts'
+import { setUpDevDatabase } from './setup.ts'
 import { startEmulator } from './emulator/emulator.ts'
 
 function whole(name: string, fallback: number): number {
@@ -28,28 +24,22 @@ async function main(): Promise<void> {
   const config = readDevConfig(process.env)
   const concurrency = whole('LAMBDA_CONCURRENCY', 10)
   const idleMs = whole('LAMBDA_IDLE_MS', 60_000)
-  const database = await openDevDatabase({ databaseUrl: config.databaseUrl, dataDir: config.pglite.dataDir, pglitePort: config.pglite.port })
   const stops = stopOnSignals()
-  stops.push(() => database.close())
-  for (const line of database.summary) console.log(line)
-  await migrate({ url: database.url })
-  if (config.admin) {
-    const pool = createPool({ url: database.url, max: 1 })
-    await ensureSuperAdmin(pool, config.admin).finally(() => pool.end())
-    console.log(`admin     super_admin "${config.admin.username}"${config.admin.isDefault ? ` (password "${config.admin.password}", development default)` : ''}`)
-  }
+  const setup = await setUpDevDatabase(config, stops)
   const out = '.data/lambda-build'
   mkdirSync(out, { recursive: true })
   const functions = []
   for (const route of MANIFEST) {
-    functions.push({ routeKey: `${route.method} ${route.path}`, bundle: (await buildFunction(route.entry, out)).file, timeoutMs: 10_000, memoryMb: 'memoryMb' in route ? route.memoryMb : 512 })
+    const bundle = (await buildFunction(route.entry, out)).file
+    functions.push({ routeKey: `${route.method} ${route.path}`, bundle, timeoutMs: FUNCTION_TIMEOUT_SECONDS * 1000, memoryMb: memoryOf(route) })
   }
-  functions.push({ routeKey: '$default', bundle: (await buildFunction(DEFAULT_ENTRY, out)).file, timeoutMs: 3_000, memoryMb: 128 })
+  const fallback = (await buildFunction(DEFAULT_ENTRY, out)).file
+  functions.push({ routeKey: '$default', bundle: fallback, timeoutMs: DEFAULT_FUNCTION.timeoutSeconds * 1000, memoryMb: DEFAULT_FUNCTION.memoryMb })
   console.log(`build     ${functions.length} functions in ${out}`)
+  // Instances see only what a Lambda function would: its configuration, not this shell's.
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
-    ...functionEnv(database),
-    JWT_SECRET: config.jwtSecret ?? randomBytes(32).toString('base64url'),
+    ...setup.env,
     ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
   }
   const emulator = await startEmulator({ functions, env, port: config.port, concurrency, idleMs })
