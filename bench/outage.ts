@@ -10,13 +10,13 @@
  */
 import { parseArgs } from 'node:util'
 import { createPool } from '../lib/db/pool.ts'
-import { startFaultProxy } from '../lib/dev/fault-proxy.ts'
-import { startWsProxy } from '../lib/dev/ws-proxy.ts'
+import type { FaultProxy } from '../lib/dev/fault-proxy.ts'
 import { lambdaFunction } from '../lib/http/lambda.ts'
 import { setLogSink } from '../lib/log.ts'
 import { getUser } from '../lib/users/routes.ts'
 import { bearer, createUser } from '../tests/support/auth.ts'
 import { startTestDatabase, TEST_JWT_SECRET } from '../tests/support/database.ts'
+import { behindFaultProxies } from '../tests/support/faults.ts'
 import { invoke } from '../tests/support/invoke.ts'
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '30' }, instances: { type: 'string', default: '4' } } })
@@ -26,10 +26,8 @@ const DEADLINE_MS = 10_000
 
 setLogSink(() => undefined)
 const database = await startTestDatabase()
-const url = new URL(database.url)
-const target = `${url.hostname}:${url.port || 5432}`
-const fault = await startFaultProxy({ target })
-const ws = await startWsProxy({ allow: [target, fault.address] })
+const paths = await behindFaultProxies(database)
+const [fault] = paths.proxies as [FaultProxy]
 
 const seed = createPool({ url: database.url, max: 1 })
 const ids: number[] = []
@@ -45,9 +43,7 @@ await seed.end()
 // The caller: a super_admin (the same rights on every read), identified from the kept record while the database is away.
 const headers = await bearer((await createUser(database.url, { prefix: 'bench_admin', role: 'super_admin' })).id, 3600)
 
-const through = new URL(database.url)
-through.host = fault.address
-const env = { JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: through.toString(), DATABASE_WS_PROXY: ws.address, DATABASE_CONNECT_TIMEOUT_MS: '1000', DATABASE_QUERY_TIMEOUT_MS: '2000' }
+const env = { JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: paths.urlThrough(fault), DATABASE_WS_PROXY: paths.ws.address, DATABASE_CONNECT_TIMEOUT_MS: '1000', DATABASE_QUERY_TIMEOUT_MS: '2000' }
 const functions = await Promise.all(Array.from({ length: instances }, () => lambdaFunction(getUser, { env })))
 
 const counts: Record<string, number> = { fresh: 0, stale: 0, '503': 0 }
@@ -94,6 +90,5 @@ console.log(`  latency p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms, max ${latencies.
 console.log(`  target: no other status (${others.length === 0 ? 'met' : 'MISSED'}), p99 within the deadline (${Number(pct(0.99)) < DEADLINE_MS ? 'met' : 'MISSED'})`)
 
 for (const fn of functions) await fn.shutdown()
-await ws.close()
-await fault.close()
+await paths.close()
 await database.close()

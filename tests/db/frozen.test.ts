@@ -11,10 +11,10 @@ import { once } from 'node:events'
 import { after, before, describe, it } from 'node:test'
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda'
 import type { DevDatabase } from '../../lib/dev/database.ts'
-import { startFaultProxy, type FaultProxy } from '../../lib/dev/fault-proxy.ts'
-import { startWsProxy, type WsProxy } from '../../lib/dev/ws-proxy.ts'
+import type { FaultProxy } from '../../lib/dev/fault-proxy.ts'
 import { httpApiEvent } from '../fixtures/lambda.ts'
 import { seedUsers, startTestDatabase, TEST_JWT_SECRET } from '../support/database.ts'
+import { behindFaultProxies, type FaultyPaths } from '../support/faults.ts'
 import { bearer } from '../support/auth.ts'
 
 const IDLE_CHECK_MS = 300
@@ -26,7 +26,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 describe('an instance frozen past the idle threshold', () => {
   let database: DevDatabase
   let fault: FaultProxy
-  let ws: WsProxy
+  let paths: FaultyPaths
   let child: ChildProcess
   let output = ''
   let id = 0
@@ -36,22 +36,18 @@ describe('an instance frozen past the idle threshold', () => {
 
   before(async () => {
     database = await startTestDatabase()
-    const url = new URL(database.url)
-    const target = `${url.hostname}:${url.port || 5432}`
-    fault = await startFaultProxy({ target })
-    ws = await startWsProxy({ allow: [fault.address] })
+    paths = await behindFaultProxies(database)
+    ;[fault] = paths.proxies as [FaultProxy]
     ;[id] = (await seedUsers(database.url, ['frozen'])) as [number]
     headers = await bearer(id)
-    const through = new URL(database.url)
-    through.host = fault.address
     child = fork(new URL('../fixtures/instance.ts', import.meta.url), {
       execArgv: ['--import', 'tsx'],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: {
         JWT_SECRET: TEST_JWT_SECRET,
         PATH: process.env.PATH,
-        DATABASE_URL: through.toString(),
-        DATABASE_WS_PROXY: ws.address,
+        DATABASE_URL: paths.urlThrough(fault),
+        DATABASE_WS_PROXY: paths.ws.address,
         DATABASE_IDLE_CHECK_MS: String(IDLE_CHECK_MS),
         DATABASE_CONNECT_TIMEOUT_MS: String(PING_TIMEOUT_MS),
         DATABASE_QUERY_TIMEOUT_MS: String(QUERY_TIMEOUT_MS),
@@ -79,8 +75,7 @@ describe('an instance frozen past the idle threshold', () => {
       child.disconnect()
       await once(child, 'exit')
     }
-    await ws?.close()
-    await fault?.close()
+    await paths?.close()
     await database?.close()
   })
 

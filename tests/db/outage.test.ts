@@ -6,38 +6,34 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { DevDatabase } from '../../lib/dev/database.ts'
-import { startFaultProxy, type FaultProxy } from '../../lib/dev/fault-proxy.ts'
-import { startWsProxy, type WsProxy } from '../../lib/dev/ws-proxy.ts'
+import type { FaultProxy } from '../../lib/dev/fault-proxy.ts'
 import { lambdaFunction, type LambdaFunction } from '../../lib/http/lambda.ts'
 import { getUser } from '../../lib/users/routes.ts'
 import { seedUsers, startTestDatabase, TEST_JWT_SECRET } from '../support/database.ts'
 import { bearer, createUser } from '../support/auth.ts'
+import { behindFaultProxies, type FaultyPaths } from '../support/faults.ts'
 import { invoke } from '../support/invoke.ts'
 import { captureLogs } from '../support/logs.ts'
 
 describe('the database unreachable mid-run', () => {
   let database: DevDatabase
   let fault: FaultProxy
-  let ws: WsProxy
+  let paths: FaultyPaths
   let fn: LambdaFunction
   let ids: number[] = []
   let headers: Record<string, string>
 
   before(async () => {
     database = await startTestDatabase()
-    const url = new URL(database.url)
-    const target = `${url.hostname}:${url.port || 5432}`
-    fault = await startFaultProxy({ target })
-    ws = await startWsProxy({ allow: [target, fault.address] })
+    paths = await behindFaultProxies(database)
+    ;[fault] = paths.proxies as [FaultProxy]
     ids = await seedUsers(database.url, ['seen', 'unseen'])
     headers = await bearer((await createUser(database.url, { prefix: 'admin', role: 'super_admin' })).id)
-    const through = new URL(database.url)
-    through.host = fault.address
     fn = await lambdaFunction(getUser, {
       env: {
         JWT_SECRET: TEST_JWT_SECRET,
-        DATABASE_URL: through.toString(),
-        DATABASE_WS_PROXY: ws.address,
+        DATABASE_URL: paths.urlThrough(fault),
+        DATABASE_WS_PROXY: paths.ws.address,
         DATABASE_CONNECT_TIMEOUT_MS: '300',
         DATABASE_QUERY_TIMEOUT_MS: '500',
         DATABASE_RETRY_ATTEMPTS: '3',
@@ -48,8 +44,7 @@ describe('the database unreachable mid-run', () => {
   })
   after(async () => {
     await fn?.shutdown()
-    await ws?.close()
-    await fault?.close()
+    await paths?.close()
     await database?.close()
   })
 

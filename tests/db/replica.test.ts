@@ -6,8 +6,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { DevDatabase } from '../../lib/dev/database.ts'
-import { startFaultProxy, type FaultProxy } from '../../lib/dev/fault-proxy.ts'
-import { startWsProxy, type WsProxy } from '../../lib/dev/ws-proxy.ts'
+import type { FaultProxy } from '../../lib/dev/fault-proxy.ts'
 import { createPool } from '../../lib/db/pool.ts'
 import { DatabaseUnavailable, Resilience } from '../../lib/db/resilience.ts'
 import { Session } from '../../lib/db/session.ts'
@@ -15,6 +14,7 @@ import { lambdaFunction, type LambdaFunction } from '../../lib/http/lambda.ts'
 import { getUser } from '../../lib/users/routes.ts'
 import { seedUsers, startTestDatabase, TEST_JWT_SECRET, uniqueName } from '../support/database.ts'
 import { bearer, createUser } from '../support/auth.ts'
+import { behindFaultProxies, type FaultyPaths } from '../support/faults.ts'
 import { invoke } from '../support/invoke.ts'
 import { captureLogs } from '../support/logs.ts'
 
@@ -22,23 +22,16 @@ describe('a read replica between the primary and the cache', () => {
   let database: DevDatabase
   let primary: FaultProxy
   let replica: FaultProxy
-  let ws: WsProxy
+  let paths: FaultyPaths
   let fn: LambdaFunction
   let ids: number[] = []
   let headers: Record<string, string>
-  const through = (proxy: FaultProxy) => {
-    const url = new URL(database.url)
-    url.host = proxy.address
-    return url.toString()
-  }
+  const through = (proxy: FaultProxy) => paths.urlThrough(proxy)
 
   before(async () => {
     database = await startTestDatabase()
-    const url = new URL(database.url)
-    const target = `${url.hostname}:${url.port || 5432}`
-    primary = await startFaultProxy({ target })
-    replica = await startFaultProxy({ target })
-    ws = await startWsProxy({ allow: [target, primary.address, replica.address] })
+    paths = await behindFaultProxies(database, 2)
+    ;[primary, replica] = paths.proxies as [FaultProxy, FaultProxy]
     ids = await seedUsers(database.url, ['cached', 'first_seen', 'never_seen'])
     headers = await bearer((await createUser(database.url, { prefix: 'admin', role: 'super_admin' })).id)
     fn = await lambdaFunction(getUser, {
@@ -46,7 +39,7 @@ describe('a read replica between the primary and the cache', () => {
         JWT_SECRET: TEST_JWT_SECRET,
         DATABASE_URL: through(primary),
         DATABASE_REPLICA_URL: through(replica),
-        DATABASE_WS_PROXY: ws.address,
+        DATABASE_WS_PROXY: paths.ws.address,
         DATABASE_CONNECT_TIMEOUT_MS: '300',
         DATABASE_QUERY_TIMEOUT_MS: '500',
         DATABASE_RETRY_ATTEMPTS: '2',
@@ -57,9 +50,7 @@ describe('a read replica between the primary and the cache', () => {
   })
   after(async () => {
     await fn?.shutdown()
-    await ws?.close()
-    await primary?.close()
-    await replica?.close()
+    await paths?.close()
     await database?.close()
   })
 
