@@ -5,7 +5,8 @@
  * request that made them; Neon's guidance is that a `Pool` must not be shared across
  * requests. So each request gets an app of its own: its lifespans start (the pool is created,
  * no connection yet), the request is served, and the shutdown (closing the pool) runs after
- * the response under `waitUntil`. What may be shared is: the stale cache, kept per isolate.
+ * the response under `waitUntil`. What may be shared is: the stale cache, kept per isolate, and
+ * the count of requests served, so that only the isolate's first answer says `x-cold-start`.
  */
 import type { ExecutionContext } from 'hono'
 import { log } from '../log.ts'
@@ -27,9 +28,10 @@ function stringBindings(env: Record<string, unknown>): Record<string, string> {
 
 export function edgeWorker(routes: readonly Route[], options: { knownRoutes?: readonly KnownRoute[] } = {}): EdgeWorker {
   const cache = new StaleCache()
+  const instance = { served: 0 }
   return {
     async fetch(request, env, ctx) {
-      const app = createApp({ routes, env: stringBindings(env), cache, ...(options.knownRoutes ? { knownRoutes: options.knownRoutes } : {}) })
+      const app = createApp({ routes, env: stringBindings(env), cache, instance, ...(options.knownRoutes ? { knownRoutes: options.knownRoutes } : {}) })
       try {
         await app.startup()
       } catch (error) {

@@ -32,6 +32,16 @@ export interface AppOptions {
   readonly deadlineMs?: number
   /** Where last good answers are kept for routes with a `fallback`. */
   readonly cache?: StaleCache
+  /**
+   * What counts the instance's requests, when it outlives the app: a Workers isolate makes an
+   * app per request, and only the isolate's first answer is its cold start.
+   */
+  readonly instance?: InstanceCounter
+}
+
+/** Requests an instance (a Lambda instance, a Workers isolate) has served. */
+export interface InstanceCounter {
+  served: number
 }
 
 /** FastAPI's `app.dependency_overrides`; setting one re-checks the graph for cycles. */
@@ -75,7 +85,7 @@ export function createApp(options: AppOptions): App {
   const dependencyOverrides = new DependencyOverrides(routes)
   const detached = new Set<Promise<void>>()
   const known = (options.knownRoutes ?? routes).map((item) => ({ method: item.method, match: pathPattern(item.path) }))
-  let served = 0
+  const instance: InstanceCounter = options.instance ?? { served: 0 }
 
   const serveContext: ServeContext = {
     overrides: dependencyOverrides,
@@ -91,7 +101,7 @@ export function createApp(options: AppOptions): App {
   /** A request id, one log line, and a reply for anything thrown, around every request. */
   async function observe(route: string | null, incoming: IncomingRequest, serve: (meta: RequestMeta) => Outcome | Promise<Outcome>) {
     const startedAt = performance.now()
-    const cold = served++ === 0
+    const cold = instance.served++ === 0
     const given = incoming.header('x-request-id')
     const requestId = given !== undefined && REQUEST_ID.test(given) ? given : (incoming.gatewayRequestId ?? crypto.randomUUID())
     const metrics = newMetrics()
@@ -156,7 +166,7 @@ export function createApp(options: AppOptions): App {
       await serveContext.cache.close()
     },
     get served() {
-      return served
+      return instance.served
     },
     dispatch(routeKey, incoming) {
       const server = servers.get(routeKey)

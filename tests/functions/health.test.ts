@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { DevDatabase } from '../../lib/dev/database.ts'
 import { health } from '../../lib/health/routes.ts'
+import { edgeWorker } from '../../lib/edge/worker.ts'
 import { lambdaFunction, type LambdaFunction } from '../../lib/http/lambda.ts'
 import { functionEnv, startTestDatabase } from '../support/database.ts'
 import { invoke } from '../support/invoke.ts'
@@ -39,5 +40,19 @@ describe('GET /health as a Lambda function', () => {
     } finally {
       await down.shutdown()
     }
+  })
+
+  it('on the edge, says x-cold-start on the isolate\'s first answer only, though each request gets an app', async () => {
+    const worker = edgeWorker([health])
+    const pending: Promise<unknown>[] = []
+    const ctx = { waitUntil: (work: Promise<unknown>) => void pending.push(work), passThroughOnException: () => undefined, props: {} }
+    const cold: (string | null)[] = []
+    for (let i = 0; i < 3; i++) {
+      const response = await worker.fetch(new Request('http://edge.local/health'), functionEnv(database), ctx)
+      assert.equal(response.status, 200)
+      cold.push(response.headers.get('x-cold-start'))
+    }
+    await Promise.all(pending)
+    assert.deepEqual(cold, ['1', null, null])
   })
 })
