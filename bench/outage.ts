@@ -16,7 +16,7 @@ import { setLogSink } from '../lib/log.ts'
 import { getUser } from '../lib/users/routes.ts'
 import { bearer, createUser } from '../tests/support/auth.ts'
 import { startTestDatabase, TEST_JWT_SECRET } from '../tests/support/database.ts'
-import { behindFaultProxies } from '../tests/support/faults.ts'
+import { behindFaultProxies } from '../lib/dev/faults.ts'
 import { invoke } from '../tests/support/invoke.ts'
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '30' }, instances: { type: 'string', default: '4' } } })

@@ -7,11 +7,10 @@
  */
 import { mkdirSync } from 'node:fs'
 import { ConfigError, readDevConfig } from '../config.ts'
-import { DEFAULT_ENTRY, DEFAULT_FUNCTION, FUNCTION_TIMEOUT_SECONDS, MANIFEST, memoryOf } from '../manifest.ts'
-import { buildFunction } from './build.ts'
 import { fail, stopOnSignals } from './cli.ts'
 import { setUpDevDatabase } from './setup.ts'
 import { startEmulator } from './emulator/emulator.ts'
+import { buildManifestFunctions } from './emulator/manifest.ts'
 
 function whole(name: string, fallback: number): number {
   const text = process.env[name]
@@ -28,13 +27,7 @@ async function main(): Promise<void> {
   const setup = await setUpDevDatabase(config, stops)
   const out = '.data/lambda-build'
   mkdirSync(out, { recursive: true })
-  const functions = []
-  for (const route of MANIFEST) {
-    const bundle = (await buildFunction(route.entry, out)).file
-    functions.push({ routeKey: `${route.method} ${route.path}`, bundle, timeoutMs: FUNCTION_TIMEOUT_SECONDS * 1000, memoryMb: memoryOf(route) })
-  }
-  const fallback = (await buildFunction(DEFAULT_ENTRY, out)).file
-  functions.push({ routeKey: '$default', bundle: fallback, timeoutMs: DEFAULT_FUNCTION.timeoutSeconds * 1000, memoryMb: DEFAULT_FUNCTION.memoryMb })
+  const functions = await buildManifestFunctions(out)
   console.log(`build     ${functions.length} functions in ${out}`)
   // Instances see only what a Lambda function would: its configuration, not this shell's.
   const env: Record<string, string> = {

@@ -14,7 +14,7 @@ import type { DevDatabase } from '../../lib/dev/database.ts'
 import type { FaultProxy } from '../../lib/dev/fault-proxy.ts'
 import { httpApiEvent } from '../fixtures/lambda.ts'
 import { seedUsers, startTestDatabase, TEST_JWT_SECRET } from '../support/database.ts'
-import { behindFaultProxies, type FaultyPaths } from '../support/faults.ts'
+import { behindFaultProxies, type FaultyPaths } from '../../lib/dev/faults.ts'
 import { bearer } from '../support/auth.ts'
 
 const IDLE_CHECK_MS = 300

@@ -14,7 +14,7 @@ import { lambdaFunction, type LambdaFunction } from '../../lib/http/lambda.ts'
 import { getUser } from '../../lib/users/routes.ts'
 import { seedUsers, startTestDatabase, TEST_JWT_SECRET, uniqueName } from '../support/database.ts'
 import { bearer, createUser } from '../support/auth.ts'
-import { behindFaultProxies, type FaultyPaths } from '../support/faults.ts'
+import { behindFaultProxies, type FaultyPaths } from '../../lib/dev/faults.ts'
 import { invoke } from '../support/invoke.ts'
 import { captureLogs } from '../support/logs.ts'
 

@@ -1,11 +1,11 @@
 /**
- * The test database behind fault proxies (lib/dev/fault-proxy.ts), for outage tests and the
- * outage bench: `count` proxies to it, a WebSocket proxy that reaches it directly and through
- * each, and the database URL rewritten to go through a given one.
+ * A database behind fault proxies (lib/dev/fault-proxy.ts), for outage tests, the outage
+ * bench and the load tool: `count` proxies to it, a WebSocket proxy that reaches it directly
+ * and through each, and the database URL rewritten to go through a given one.
  */
-import type { DevDatabase } from '../../lib/dev/database.ts'
-import { startFaultProxy, type FaultProxy } from '../../lib/dev/fault-proxy.ts'
-import { startWsProxy, type WsProxy } from '../../lib/dev/ws-proxy.ts'
+import type { DevDatabase } from './database.ts'
+import { startFaultProxy, type FaultProxy } from './fault-proxy.ts'
+import { startWsProxy, type WsProxy } from './ws-proxy.ts'
 
 export interface FaultyPaths {
   readonly proxies: FaultProxy[]
