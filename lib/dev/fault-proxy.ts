@@ -17,6 +17,11 @@ export interface FaultProxy {
   setMode(mode: FaultMode): void
   /** Silently kills every connection open now (their clients are not told); returns how many. */
   sever(): number
+  /**
+   * Connections open now that reach the database (not severed, not held in a blackhole):
+   * what the database would count as its clients' through this proxy.
+   */
+  readonly connections: number
   close(): Promise<void>
 }
 
@@ -74,6 +79,11 @@ export async function startFaultProxy(options: { target: string; port?: number }
         }
       }
       mode = next
+    },
+    get connections() {
+      let count = 0
+      for (const pair of pairs) if (pair.upstream !== undefined && !pair.severed) count++
+      return count
     },
     sever() {
       let count = 0

@@ -10,12 +10,12 @@ export interface Finished {
 }
 
 /** Runs one of the project's TypeScript commands as `npm run` would, with its own env. */
-export function spawnTool(script: string, env: Record<string, string | undefined>): ChildProcess {
+export function spawnTool(script: string, env: Record<string, string | undefined>, args: readonly string[] = []): ChildProcess {
   const clean: Record<string, string> = {}
   for (const [key, value] of Object.entries({ ...process.env, ...env })) {
     if (value !== undefined) clean[key] = value
   }
-  return spawn(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, env: clean, stdio: ['ignore', 'pipe', 'pipe'] })
+  return spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: ROOT, env: clean, stdio: ['ignore', 'pipe', 'pipe'] })
 }
 
 export function finished(child: ChildProcess, timeoutMs = 60_000): Promise<Finished> {
@@ -36,6 +36,6 @@ export function finished(child: ChildProcess, timeoutMs = 60_000): Promise<Finis
   })
 }
 
-export function runTool(script: string, env: Record<string, string | undefined>, timeoutMs?: number): Promise<Finished> {
-  return finished(spawnTool(script, env), timeoutMs)
+export function runTool(script: string, env: Record<string, string | undefined>, timeoutMs?: number, args: readonly string[] = []): Promise<Finished> {
+  return finished(spawnTool(script, env, args), timeoutMs)
 }

@@ -1,0 +1,125 @@
+/**
+ * Sends the load: each phase is one autocannon run (HTTP/1.1 keep-alive connections, one
+ * request in flight on each), and every answer becomes a sample with what the service said
+ * about it: its status, whether it was an instance's first (`x-cold-start`), that instance's
+ * init (`Server-Timing: init;dur=`), whether it was served stale (`Cache-Status: …; hit`), and
+ * whether a 503 said `Retry-After`.
+ */
+import autocannon from 'autocannon'
+import type { Phase } from './options.ts'
+
+export interface Sample {
+  /** When it was sent, in ms since the run started. */
+  readonly at: number
+  readonly ms: number
+  readonly status: number
+  readonly path: string
+  readonly cold: boolean
+  readonly initMs: number | undefined
+  readonly stale: boolean
+  readonly retryAfter: boolean
+}
+
+/** A request that got no answer: a timeout, or a connection that failed. */
+export interface Failure {
+  readonly at: number
+  readonly reason: string
+}
+
+export interface Recording {
+  readonly samples: Sample[]
+  readonly failures: Failure[]
+  /** The phase running now, for the progress line. */
+  phase: string
+}
+
+export interface DriveOptions {
+  readonly url: string
+  readonly headers: Record<string, string>
+  readonly paths: readonly string[]
+  readonly phases: readonly Phase[]
+  readonly timeoutSeconds: number
+  /** The run's clock: `performance.now()` when it started. */
+  readonly startedAt: number
+}
+
+type Headers = Record<string, string | string[]>
+
+function header(headers: Headers, name: string): string | undefined {
+  for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === name) return Array.isArray(value) ? value.join(', ') : value
+  return undefined
+}
+
+/** `init;dur=123.4` in a Server-Timing header, in ms. */
+export function initDuration(serverTiming: string | undefined): number | undefined {
+  const match = /(?:^|,)\s*init;(?:[^,]*;)?\s*dur=([\d.]+)/.exec(serverTiming ?? '')
+  return match ? Number(match[1]) : undefined
+}
+
+/** RFC 9211: `Cache-Status: users-api; hit; ttl=-42` is an answer from the cache. */
+export function isStale(cacheStatus: string | undefined): boolean {
+  return cacheStatus !== undefined && /;\s*hit\b/.test(cacheStatus)
+}
+
+export async function drive(options: DriveOptions, recording: Recording, stopped: () => boolean): Promise<void> {
+  let turn = 0
+  // autocannon calls onResponse with the headers, then emits 'response' with the time, both in
+  // the same tick for the same answer: the first leaves what the second needs here.
+  let answered: { headers: Headers; path: string } | undefined
+  for (const phase of options.phases) {
+    if (stopped()) return
+    recording.phase = phase.label
+    let finish: (error: Error | null) => void = () => undefined
+    const finished = new Promise<void>((resolve, reject) => {
+      finish = (error) => (error ? reject(error) : resolve())
+    })
+    const instance = autocannon({
+      url: options.url,
+      connections: phase.connections,
+      pipelining: 1,
+      timeout: options.timeoutSeconds,
+      headers: options.headers,
+      ...(phase.amount !== undefined ? { amount: phase.amount } : { duration: phase.seconds ?? 10 }),
+      ...(phase.rate !== undefined ? { overallRate: phase.rate } : {}),
+      requests: [
+        {
+          method: 'GET',
+          setupRequest(request, context) {
+            const path = options.paths[turn++ % options.paths.length] as string
+            ;(context as { path?: string }).path = path
+            return { ...request, path }
+          },
+          onResponse(_status, _body, context, headers) {
+            answered = { headers: headers as Headers, path: (context as { path?: string }).path ?? '' }
+          },
+        },
+      ],
+    }, (error) => finish(error))
+    instance.on('response', (_client, status, _bytes, responseTime) => {
+      const now = performance.now()
+      const headers = answered?.headers ?? {}
+      recording.samples.push({
+        at: now - responseTime - options.startedAt,
+        ms: responseTime,
+        status,
+        path: answered?.path ?? '',
+        cold: header(headers, 'x-cold-start') === '1',
+        initMs: initDuration(header(headers, 'server-timing')),
+        stale: isStale(header(headers, 'cache-status')),
+        retryAfter: header(headers, 'retry-after') !== undefined,
+      })
+      answered = undefined
+    })
+    instance.on('reqError', (error: Error) => {
+      recording.failures.push({ at: performance.now() - options.startedAt, reason: error.message || String(error) })
+    })
+    const watch = setInterval(() => {
+      if (stopped()) instance.stop()
+    }, 200)
+    try {
+      await finished
+    } finally {
+      clearInterval(watch)
+    }
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * The load tool's local target: every function of the manifest built and run in the Lambda
+ * emulator (a process per instance, cold starts, one request per instance), on a throw-away
+ * embedded PGlite or on DATABASE_URL, reached through a fault proxy so that the fault scenario
+ * can cut the database off. The functions connect with an `application_name` of this run, so
+ * that their connections are told apart in `pg_stat_activity` from anyone else's; with a
+ * connection limit, they connect as a role of this run that PostgreSQL limits.
+ */
+import { randomBytes } from 'node:crypto'
+import { mkdirSync } from 'node:fs'
+import { issueToken } from '../../auth/tokens.ts'
+import { ConfigError, readDevConfig } from '../../config.ts'
+import { migrate } from '../../db/migrate.ts'
+import { createPool, type Pool } from '../../db/pool.ts'
+import { seedUsers } from '../../users/seed.ts'
+import { ensureSuperAdmin } from '../../users/repository.ts'
+import { openDevDatabase, type DevDatabase } from '../database.ts'
+import { startEmulator, type Emulator } from '../emulator/emulator.ts'
+import { buildManifestFunctions } from '../emulator/manifest.ts'
+import type { FaultProxy } from '../fault-proxy.ts'
+import { behindFaultProxies, type FaultyPaths } from '../faults.ts'
+import { pgStatActivity, type ConnectionCounter } from './connections.ts'
+import type { Fault } from './options.ts'
+
+export interface LocalTargetOptions {
+  readonly env: Readonly<Record<string, string | undefined>>
+  readonly poolMax: number
+  readonly concurrency: number
+  readonly connectionLimit: number | undefined
+  /** Where the functions' output (REPORT lines, request lines) goes. */
+  readonly log: (line: string) => void
+  /** Progress of the setup, a line at a time. */
+  readonly say: (line: string) => void
+}
+
+export interface LocalTarget {
+  readonly url: string
+  readonly description: string
+  readonly headers: Record<string, string>
+  readonly paths: string[]
+  readonly connections: ConnectionCounter
+  readonly emulator: Emulator
+  /** Cuts the database off the way the fault says, or puts it back. */
+  setFault(mode: Fault['mode'] | 'forward'): void
+  close(): Promise<void>
+}
+
+const BUILD_DIR = '.data/load-build'
+const EMBEDDED_USERS = 200
+
+/** The read requests of the users API, interleaved so that each function gets its share. */
+export function usersPaths(ids: readonly number[]): string[] {
+  const paths: string[] = []
+  for (let i = 0; i < Math.max(1, ids.length); i++) {
+    paths.push('/users/me')
+    if (ids.length > 0) paths.push(`/users/${ids[i]}`)
+    paths.push(`/users?page=${(i % 4) + 1}`)
+  }
+  return paths
+}
+
+/** A super_admin to send the load as: the configured one (made if missing), or one there is. */
+async function loadCaller(pool: Pool, env: LocalTargetOptions['env']): Promise<number> {
+  const { admin } = readDevConfig(env)
+  if (admin !== undefined) return (await ensureSuperAdmin(pool, admin)).user.id
+  const { rows } = await pool.query(`SELECT id FROM users WHERE role = 'super_admin' AND is_active ORDER BY id LIMIT 1`)
+  if (rows[0] === undefined) throw new ConfigError('ADMIN_USERNAME', 'no active super_admin in the database: set ADMIN_USERNAME and ADMIN_PASSWORD and one is made')
+  return Number(rows[0].id)
+}
+
+/** A role of this run limited to `limit` connections, with the rights the functions use. */
+async function limitedRole(pool: Pool, limit: number): Promise<{ name: string; password: string; drop(): Promise<void> }> {
+  const name = `users_api_load_${process.pid}`
+  const password = randomBytes(18).toString('base64url')
+  try {
+    await pool.query(`CREATE ROLE ${name} LOGIN NOSUPERUSER PASSWORD '${password}' CONNECTION LIMIT ${limit}`)
+  } catch (error) {
+    throw new ConfigError('--db-connection-limit', `cannot create a limited role: ${(error as Error).message}`)
+  }
+  await pool.query(`GRANT USAGE ON SCHEMA public TO ${name}`)
+  await pool.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${name}`)
+  await pool.query(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ${name}`)
+  return {
+    name,
+    password,
+    async drop() {
+      await pool.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1`, [name])
+      await pool.query(`DROP OWNED BY ${name}`)
+      await pool.query(`DROP ROLE ${name}`)
+    },
+  }
+}
+
+export async function startLocalTarget(options: LocalTargetOptions): Promise<LocalTarget> {
+  const config = readDevConfig(options.env)
+  const stops: (() => Promise<void> | void)[] = []
+  const close = async () => {
+    for (const stop of stops.reverse()) await stop()
+    stops.length = 0
+  }
+  try {
+    const database: DevDatabase = await openDevDatabase({ databaseUrl: config.databaseUrl, dataDir: 'memory://', pglitePort: 0 })
+    stops.push(() => database.close())
+    if (database.driver.mode !== 'local') {
+      throw new ConfigError('DATABASE_URL', 'the local load target puts a fault proxy before the database, which a Neon endpoint cannot sit behind: deploy and use --url')
+    }
+    await migrate({ url: database.url })
+    const pool = createPool({ url: database.url, max: 1 })
+    stops.push(() => pool.end())
+    if (database.embedded) await seedUsers(pool, EMBEDDED_USERS)
+    const callerId = await loadCaller(pool, options.env)
+    const { rows } = await pool.query(`SELECT id FROM users WHERE is_active ORDER BY id LIMIT 20`)
+    const ids = rows.map((row: { id: string | number }) => Number(row.id))
+    options.say(`database  ${database.embedded ? `PGlite (embedded, in memory), ${EMBEDDED_USERS} users seeded` : (database.summary[0] ?? '').replace(/^database\s+/, '')}`)
+
+    const paths: FaultyPaths = await behindFaultProxies(database)
+    stops.push(() => paths.close())
+    const fault = paths.proxies[0] as FaultProxy
+    const applicationName = `users-api-load-${process.pid}`
+    const functionUrl = new URL(paths.urlThrough(fault))
+    functionUrl.searchParams.set('application_name', applicationName)
+    if (options.connectionLimit !== undefined) {
+      if (database.embedded) {
+        throw new ConfigError('--db-connection-limit', 'needs a PostgreSQL server (set DATABASE_URL): the embedded PGlite serves every connection from one backend')
+      }
+      const role = await limitedRole(pool, options.connectionLimit)
+      stops.push(() => role.drop())
+      functionUrl.username = role.name
+      functionUrl.password = role.password
+      options.say(`limit     functions connect as ${role.name}, CONNECTION LIMIT ${options.connectionLimit}`)
+    }
+
+    const connections = database.embedded
+      ? { source: 'fault proxy (PGlite serves every connection from one backend)', count: async () => fault.connections, close: async () => undefined }
+      : await pgStatActivity(database.url, applicationName)
+    stops.push(() => connections.close())
+
+    mkdirSync(BUILD_DIR, { recursive: true })
+    const functions = await buildManifestFunctions(BUILD_DIR)
+    options.say(`build     ${functions.length} functions in ${BUILD_DIR}`)
+    const jwtSecret = randomBytes(32).toString('base64url')
+    const env: Record<string, string> = {
+      PATH: options.env.PATH ?? '',
+      DATABASE_URL: functionUrl.toString(),
+      DATABASE_WS_PROXY: paths.ws.address,
+      DATABASE_POOL_MAX: String(options.poolMax),
+      JWT_SECRET: jwtSecret,
+      ...(options.env.REDIS_URL ? { REDIS_URL: options.env.REDIS_URL } : {}),
+    }
+    // No instance is reaped during a run: every instance started is one the report counts.
+    const emulator = await startEmulator({ functions, env, concurrency: options.concurrency, idleMs: 30 * 60_000, log: options.log })
+    stops.push(() => emulator.close())
+    const { accessToken } = await issueToken(callerId, jwtSecret, 3_600)
+    options.say(`lambda    ${emulator.url}, ${options.concurrency} instances per function at most, ${options.poolMax} connections per instance`)
+    return {
+      url: emulator.url,
+      description: `local emulator, ${database.embedded ? 'PGlite' : 'PostgreSQL'}${options.connectionLimit === undefined ? '' : `, functions limited to ${options.connectionLimit} database connections`}`,
+      headers: { authorization: `Bearer ${accessToken}` },
+      paths: usersPaths(ids),
+      connections,
+      emulator,
+      setFault(mode) {
+        if (mode === 'sever') fault.sever()
+        else fault.setMode(mode)
+      },
+      close,
+    }
+  } catch (error) {
+    await close()
+    throw error
+  }
+}

@@ -1,0 +1,153 @@
+// The load tool's parts that need no load: its command line, what it reads from an answer's
+// headers, and the report it makes of samples. The scenarios themselves run in tests/load/.
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { initDuration, isStale, type Sample } from '../../lib/dev/load/drive.ts'
+import { usersPaths } from '../../lib/dev/load/local.ts'
+import { parseLoadOptions } from '../../lib/dev/load/options.ts'
+import { tokenSubject } from '../../lib/dev/load/remote.ts'
+import { formatReport, passed, reportHtml, spread, summarize, type ReportInput } from '../../lib/dev/load/report.ts'
+import { runTool } from '../support/cli.ts'
+
+function sample(fields: Partial<Sample> = {}): Sample {
+  return { at: 0, ms: 10, status: 200, path: '/users/me', cold: false, initMs: undefined, stale: false, retryAfter: false, ...fields }
+}
+
+function input(samples: Sample[], fields: Partial<ReportInput> = {}): ReportInput {
+  return { scenario: 'steady', target: 'test', phases: [{ label: '10/s', connections: 1, rate: 10, seconds: 1 }], startedAt: new Date(0), seconds: 1, samples, failures: [], connections: undefined, poolMax: undefined, fault: undefined, ...fields }
+}
+
+describe('load tool: command line', () => {
+  it('builds each scenario\'s phases from its options', () => {
+    assert.deepEqual(parseLoadOptions(['burst', '--requests', '50'], {}).phases, [{ label: 'burst of 50', connections: 50, amount: 50 }])
+    assert.deepEqual(parseLoadOptions(['steady', '--rate', '5', '--connections', '10', '--seconds', '3'], {}).phases, [{ label: '5/s', connections: 5, rate: 5, seconds: 3 }])
+    const ramp = parseLoadOptions(['ramp', '--from', '10', '--to', '50', '--steps', '3', '--seconds', '9'], {}).phases
+    assert.deepEqual(ramp.map((phase) => [phase.rate, phase.seconds]), [[10, 3], [30, 3], [50, 3]])
+    const fault = parseLoadOptions(['fault'], {})
+    assert.deepEqual(fault.fault, { mode: 'blackhole', atSeconds: 10, forSeconds: 10 })
+    assert.equal(fault.phases[0]?.seconds, 30)
+  })
+
+  it('takes a deployed URL with a token from the environment, and the sampling database', () => {
+    const options = parseLoadOptions(['steady', '--url', 'https://api.example.com/'], { LOAD_TOKEN: 'abc', LOAD_DATABASE_URL: 'postgres://u@db.example.com/app' })
+    assert.equal(options.url, 'https://api.example.com')
+    assert.equal(options.token, 'abc')
+    assert.equal(options.databaseUrl, 'postgres://u@db.example.com/app')
+  })
+
+  const wrong: [string[], Record<string, string>, RegExp][] = [
+    [[], {}, /^scenario: is required/],
+    [['soak'], {}, /^scenario: must be one of steady, burst, ramp, fault, not "soak"/],
+    [['steady', 'burst'], {}, /^arguments: one scenario at a time/],
+    [['steady', '--rate', 'fast'], {}, /^--rate: must be a whole number from 1 to 1000000, not "fast"/],
+    [['steady', '--rate', '0'], {}, /^--rate: must be a whole number/],
+    [['burst', '--requests', '5000'], {}, /^--requests: must be a whole number from 1 to 1000/],
+    [['ramp', '--from', '50', '--to', '10'], {}, /^--to: must be above --from \(50\)/],
+    [['steady', '--colour'], {}, /^arguments: Unknown option '--colour'/],
+    [['steady', '--url', 'ftp://x'], {}, /^--url: must be an http or https URL, not ftp:/],
+    [['steady', '--url', 'not a url'], {}, /^--url: is not a URL/],
+    [['steady', '--url', 'https://x'], {}, /^--token: is required with --url/],
+    [['fault', '--url', 'https://x', '--token', 't'], {}, /^scenario: fault cuts the database off, which only the local emulator can do/],
+    [['steady', '--fault-at', '3'], {}, /^--fault-at: applies to the fault scenario only/],
+    [['fault', '--fault-mode', 'melt'], {}, /^--fault-mode: must be blackhole, refuse or sever, not "melt"/],
+    [['steady', '--url', 'https://x', '--token', 't', '--pool-max', '2'], {}, /^--pool-max: applies to the local emulator only/],
+    [['steady', '--database-url', 'postgres://h/db'], {}, /^--database-url: is for --url/],
+    [['steady', '--url', 'https://x', '--token', 't', '--database-url', 'mysql://h/db'], {}, /^--database-url: must be a postgres:\/\/ or postgresql:\/\/ URL/],
+    [['steady', '--paths', '/users/me,users'], {}, /^--paths: each path starts with "\/", not "users"/],
+  ]
+  for (const [argv, env, message] of wrong) {
+    it(`refuses ${JSON.stringify(argv)} with one line naming what is wrong`, () => {
+      assert.throws(() => parseLoadOptions(argv, env), (error: Error) => message.test(error.message))
+    })
+  }
+
+  it('ends with that line and exit code 1, before anything starts', async () => {
+    const result = await runTool('lib/dev/load.ts', {}, 30_000).then(
+      (value) => value,
+      (error: Error) => assert.fail(error.message),
+    )
+    assert.equal(result.code, 1)
+    assert.equal(result.stderr.trim(), 'error: scenario: is required: one of steady, burst, ramp, fault')
+  })
+})
+
+describe('load tool: what an answer says', () => {
+  it('reads the init from Server-Timing and a cache hit from Cache-Status', () => {
+    assert.equal(initDuration('init;dur=123.4'), 123.4)
+    assert.equal(initDuration('db;dur=2, init;desc="init";dur=88'), 88)
+    assert.equal(initDuration('db;dur=2'), undefined)
+    assert.equal(initDuration(undefined), undefined)
+    assert.equal(isStale('users-api; hit; ttl=-12'), true)
+    assert.equal(isStale('users-api; fwd=miss'), false)
+    assert.equal(isStale(undefined), false)
+  })
+
+  it('reads the user id a token names, and nothing from what is not a token', () => {
+    const token = `x.${Buffer.from(JSON.stringify({ sub: '42' })).toString('base64url')}.y`
+    assert.equal(tokenSubject(token), 42)
+    assert.equal(tokenSubject('not-a-token'), undefined)
+    assert.equal(tokenSubject(`x.${Buffer.from(JSON.stringify({ sub: 'admin' })).toString('base64url')}.y`), undefined)
+  })
+
+  it('interleaves the users reads so that a burst reaches every function', () => {
+    const paths = usersPaths([7, 8])
+    assert.deepEqual(paths.slice(0, 6), ['/users/me', '/users/7', '/users?page=1', '/users/me', '/users/8', '/users?page=2'])
+    assert.deepEqual(usersPaths([]), ['/users/me', '/users?page=1'])
+  })
+})
+
+describe('load tool: report', () => {
+  it('takes nearest-rank percentiles', () => {
+    const values = Array.from({ length: 100 }, (_, i) => i + 1)
+    assert.deepEqual(spread(values), { count: 100, p50: 50, p95: 95, p99: 99, max: 100 })
+    assert.deepEqual(spread([]), { count: 0, p50: 0, p95: 0, p99: 0, max: 0 })
+  })
+
+  it('splits cold from warm, counts stale answers and 503s, and passes a clean run', () => {
+    const samples = [
+      sample({ cold: true, initMs: 200, ms: 900 }),
+      sample({ cold: true, initMs: 300, ms: 1_100 }),
+      ...Array.from({ length: 8 }, (_, i) => sample({ ms: 10 + i })),
+      sample({ stale: true, ms: 3 }),
+      sample({ status: 503, retryAfter: true, ms: 5_000 }),
+    ]
+    const report = summarize(input(samples, { connections: { source: 'test', samples: [{ at: 0, count: 1 }, { at: 100, count: 4 }, { at: 200, count: 2 }] }, poolMax: 2 }))
+    assert.equal(report.requests, 12)
+    assert.deepEqual(report.statuses, { 200: 11, 503: 1 })
+    assert.equal(report.coldStarts, 2)
+    assert.deepEqual(report.initMs, { count: 2, p50: 200, p95: 300, p99: 300, max: 300 })
+    assert.equal(report.latencyMs.cold.max, 1_100)
+    assert.equal(report.latencyMs.warm.count, 10)
+    assert.equal(report.latencyMs.warm.max, 5_000)
+    assert.equal(report.stale, 1)
+    assert.deepEqual(report.unavailable, { withRetryAfter: 1, withoutRetryAfter: 0 })
+    assert.deepEqual(report.connections, { source: 'test', peak: 4, samples: 3, poolMax: 2, bound: 4 })
+    assert.ok(passed(report), JSON.stringify(report.checks))
+    assert.match(formatReport(report), /peak connections\s*│ 4 \(at most 4: 2 instances × 2\), test/)
+  })
+
+  it('fails the run on a 500, a 503 without Retry-After, an unanswered request, or connections above instances × pool size', () => {
+    const failed = (fields: Partial<ReportInput>, samples: Sample[]) =>
+      summarize(input(samples, fields))
+        .checks.filter((check) => !check.ok)
+        .map((check) => check.name)
+    assert.deepEqual(failed({}, [sample({ status: 500 })]), ['no 500'])
+    assert.deepEqual(failed({}, [sample({ status: 503 })]), ['every 503 says Retry-After'])
+    assert.deepEqual(failed({ failures: [{ at: 1, reason: 'request timed out' }] }, [sample()]), ['nothing hung'])
+    assert.deepEqual(failed({ poolMax: 2, connections: { source: 'test', samples: [{ at: 0, count: 3 }] } }, [sample({ cold: true })]), ['connections within instances × pool size'])
+  })
+
+  it('draws every cold start, stale answer and error in the HTML, at the time each was answered', () => {
+    const samples = [sample({ cold: true, at: 1_000, ms: 500 }), sample({ stale: true }), sample({ status: 503, retryAfter: true }), sample({ status: 500 }), sample()]
+    const report = summarize(input(samples, { fault: { mode: 'blackhole', atSeconds: 1, forSeconds: 2 } }))
+    const html = reportHtml(report, samples, [])
+    const data = JSON.parse(/const data = (.*);\n/.exec(html)?.[1] ?? 'null') as { series: Record<string, { x: number; y: number }[]>; fault: { untilSeconds: number } }
+    assert.deepEqual(data.series.cold, [{ x: 1.5, y: 500 }])
+    assert.equal(data.series.stale?.length, 1)
+    assert.equal(data.series.unavailable?.length, 1)
+    assert.equal(data.series.errors?.length, 1)
+    assert.equal(data.series.warm?.length, 1)
+    assert.equal(data.fault.untilSeconds, 3)
+    assert.ok(!/<\/script>\s*<\/script>/.test(html))
+  })
+})

@@ -1,0 +1,222 @@
+// `npm run load` as a user runs it: the scenarios against the local Lambda emulator (a burst of
+// 50 to cold functions on a healthy database, the same burst with PostgreSQL's connection
+// limit below the instance count, the database cut off mid-run), and against a URL served by
+// `npm run dev:lambda`. Each run is checked through the report files it writes.
+//
+// These load the whole machine on purpose (50 instance processes at once), so `npm test` runs
+// this folder after the other tests, alone.
+import assert from 'node:assert/strict'
+import type { ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { chromium } from 'playwright-core'
+import pg from 'pg'
+import { ROOT, runTool, spawnTool, type Finished } from '../support/cli.ts'
+import { externalUrl } from '../support/database.ts'
+
+interface Spread {
+  count: number
+  p50: number
+  p99: number
+  max: number
+}
+
+interface Report {
+  requests: number
+  statuses: Record<string, number>
+  failures: { count: number }
+  coldStarts: number
+  initMs: Spread
+  latencyMs: { all: Spread; cold: Spread; warm: Spread }
+  stale: number
+  unavailable: { withRetryAfter: number; withoutRetryAfter: number }
+  connections: { peak: number; samples: number; bound: number | undefined; source: string } | undefined
+  fault: { atSeconds: number; untilSeconds: number } | undefined
+  checks: { name: string; ok: boolean; detail: string }[]
+}
+
+interface Written {
+  report: Report
+  samples: { columns: string[]; rows: unknown[][] }
+}
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const out = mkdtempSync(join(ROOT, '.data', 'load-test-'))
+// With DATABASE_URL the tool signs the load in as this super_admin (made if missing).
+const ADMIN = { ADMIN_USERNAME: 'load_test_admin', ADMIN_PASSWORD: 'load-test-admin-password' }
+const env = { DATABASE_URL: externalUrl, ...ADMIN }
+
+async function load(args: string[], extraEnv: Record<string, string | undefined> = {}): Promise<{ run: Finished; written: Written; dir: string }> {
+  const dir = join(out, `${args[0]}-${Math.random().toString(36).slice(2, 8)}`)
+  const run = await runTool('lib/dev/load.ts', { ...env, ...extraEnv }, 240_000, [...args, '--out', dir])
+  const file = join(dir, 'report.json')
+  assert.ok(existsSync(file), `no report.json; exit ${run.code}\n${run.stdout}\n${run.stderr}`)
+  return { run, written: JSON.parse(readFileSync(file, 'utf8')) as Written, dir }
+}
+
+function failedChecks(report: Report): string[] {
+  return report.checks.filter((check) => !check.ok).map((check) => `${check.name}: ${check.detail}`)
+}
+
+/** `Init Duration` REPORT lines: the instances the emulator started. */
+function initLines(text: string): number {
+  return text.split('\n').filter((line) => line.startsWith('REPORT RequestId:') && line.includes('\tInit Duration: ')).length
+}
+
+after(() => rmSync(out, { recursive: true, force: true }))
+
+describe('npm run load, against the local Lambda emulator', () => {
+  let burst: { run: Finished; written: Written; dir: string }
+
+  before(async () => {
+    burst = await load(['burst', '--requests', '50'])
+  })
+
+  it('a burst of 50 to cold functions on a healthy database: every answer 200, connections within instances × pool size', () => {
+    const { report } = burst.written
+    assert.equal(burst.run.code, 0, burst.run.stdout + burst.run.stderr)
+    assert.deepEqual(failedChecks(report), [])
+    assert.equal(report.requests, 50)
+    assert.deepEqual(report.statuses, { 200: 50 })
+    assert.equal(report.failures.count, 0)
+    // Cold starts as the answers told them, and as the emulator started them.
+    const started = initLines(readFileSync(join(burst.dir, 'functions.log'), 'utf8'))
+    assert.equal(report.coldStarts, started)
+    assert.ok(report.coldStarts >= 3, `${report.coldStarts} cold starts: the burst reaches three functions`)
+    assert.equal(report.initMs.count, report.coldStarts, 'every cold answer told its init')
+    assert.ok(report.connections !== undefined && report.connections.samples > 0)
+    assert.ok(report.connections.peak >= 1 && report.connections.peak <= report.coldStarts * 2, `peak ${report.connections.peak}, ${report.coldStarts} instances × 2`)
+    assert.equal(report.connections.bound, report.coldStarts * 2)
+  })
+
+  it('shows progress while it runs and the report as a table at the end', () => {
+    const { stdout } = burst.run
+    assert.match(stdout, /^\s+\d+\.\ds\s+burst of 50\s+answers \d+/m)
+    assert.match(stdout, /cold starts\s+│ \d+/)
+    assert.match(stdout, /│ cold\s+│ 50\s+│/)
+    assert.match(stdout, /^ {2}ok {4}connections within instances × pool size/m)
+    assert.match(stdout, /report\s+\S+report\.json\n\s+\S+report\.html/)
+    assert.equal(burst.written.samples.rows.length, 50)
+  })
+
+  it('writes an HTML chart that draws every request, cold starts marked, in Chromium', { skip: !existsSync(CHROMIUM) && !process.env.CI ? `no Chromium at ${CHROMIUM}` : false }, async () => {
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] })
+    try {
+      const page = await browser.newPage()
+      const errors: string[] = []
+      page.on('pageerror', (error) => errors.push(error.message))
+      await page.goto(`file://${join(burst.dir, 'report.html')}`)
+      const drawn = await page.evaluate(() => {
+        const chart = (window as unknown as { latencyChart: { data: { datasets: { label: string; data: unknown[] }[] } } }).latencyChart
+        return Object.fromEntries(chart.data.datasets.map((dataset) => [dataset.label, dataset.data.length]))
+      })
+      assert.deepEqual(errors, [])
+      assert.equal(drawn['cold start'], burst.written.report.coldStarts)
+      assert.equal((drawn.warm ?? 0) + (drawn['cold start'] ?? 0), 50)
+      assert.ok((drawn['database connections'] ?? 0) > 0)
+      // The canvas has been drawn on: not one colour all over.
+      const colours = await page.evaluate(() => {
+        const canvas = document.querySelector('canvas') as HTMLCanvasElement
+        const pixels = (canvas.getContext('2d') as CanvasRenderingContext2D).getImageData(0, 0, canvas.width, canvas.height).data
+        const seen = new Set<number>()
+        for (let i = 0; i < pixels.length; i += 4 * 97) seen.add((pixels[i] as number) * 65536 + (pixels[i + 1] as number) * 256 + (pixels[i + 2] as number))
+        return seen.size
+      })
+      assert.ok(colours > 3, `${colours} colours on the canvas`)
+      assert.match(await page.locator('pre').innerText(), /cold starts\s+│ \d+/)
+    } finally {
+      await browser.close()
+    }
+  })
+
+  it('the same burst with PostgreSQL limiting the functions below the instance count: the excess answered 503 with Retry-After, never 500, nothing hung', { skip: externalUrl ? false : 'needs PostgreSQL (DATABASE_URL): the embedded PGlite serves every connection from one backend' }, async () => {
+    const { run, written } = await load(['burst', '--requests', '50', '--db-connection-limit', '10'])
+    const { report } = written
+    assert.equal(run.code, 0, run.stdout + run.stderr)
+    assert.deepEqual(failedChecks(report), [])
+    assert.match(run.stdout, /limit\s+functions connect as users_api_load_\d+, CONNECTION LIMIT 10/)
+    assert.equal(report.requests, 50)
+    assert.deepEqual(Object.keys(report.statuses).filter((status) => status !== '200' && status !== '503'), [])
+    // At most 10 instances ever got a connection (a pool keeps it); the others answered from
+    // the cache (Redis, when REDIS_URL gives one that earlier runs filled) or 503.
+    const unavailable = report.statuses['503'] ?? 0
+    const fresh = (report.statuses['200'] ?? 0) - report.stale
+    assert.ok(fresh <= 10, `${fresh} fresh answers`)
+    assert.equal(report.stale + unavailable, 50 - fresh)
+    assert.ok(report.stale + unavailable >= 40, `stale ${report.stale}, 503 ${unavailable}`)
+    assert.deepEqual(report.unavailable, { withRetryAfter: unavailable, withoutRetryAfter: 0 })
+    assert.equal(report.failures.count, 0)
+    assert.ok(report.latencyMs.all.max < 30_000)
+    assert.ok(report.connections !== undefined && report.connections.peak <= 10, `peak ${report.connections?.peak}`)
+    // The role of the run is gone with it.
+    const client = new pg.Client({ connectionString: externalUrl })
+    await client.connect()
+    try {
+      const { rows } = await client.query(`SELECT rolname FROM pg_roles WHERE rolname LIKE 'users_api_load_%'`)
+      assert.deepEqual(rows, [])
+    } finally {
+      await client.end()
+    }
+  })
+
+  it('the database cut off mid-run: stale answers while it is away, no 500, fresh answers after', async () => {
+    // The default cut, 10 s to 20 s of 30: longer than a request's deadline (10 s), so that
+    // requests give up on the database and the cache answers.
+    const { run, written } = await load(['fault', '--rate', '20', '--connections', '4'])
+    const { report, samples } = written
+    assert.equal(run.code, 0, run.stdout + run.stderr)
+    assert.deepEqual(failedChecks(report), [])
+    assert.deepEqual(report.fault && [report.fault.atSeconds, report.fault.untilSeconds], [10, 20])
+    assert.ok(report.stale > 0, `stale answers: ${report.stale}`)
+    assert.equal(report.failures.count, 0)
+    const column = (name: string) => samples.columns.indexOf(name)
+    const afterFault = samples.rows.filter((row) => (row[column('at_ms')] as number) > 24_000)
+    assert.ok(afterFault.length > 0)
+    assert.ok(afterFault.some((row) => row[column('status')] === 200 && row[column('stale')] === false), 'fresh again after the fault')
+  })
+})
+
+describe('npm run load --url, against npm run dev:lambda', () => {
+  let server: ChildProcess
+  let output = ''
+  let url: string
+
+  before(async () => {
+    server = spawnTool('lib/dev/lambda.ts', { ...env, PORT: '0', PGLITE_DATA_DIR: 'memory://load-url', JWT_SECRET: 'load-url-test-secret-0123456789abcdef' })
+    server.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    server.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`dev:lambda not ready in 90 s:\n${output}`)), 90_000)
+      server.stdout?.on('data', () => {
+        const found = /^lambda\s+(http:\/\/\S+)/m.exec(output)?.[1]
+        if (found) {
+          clearTimeout(timer)
+          resolve(found)
+        }
+      })
+      server.once('exit', (code) => reject(new Error(`dev:lambda exited with ${code}:\n${output}`)))
+    })
+  })
+
+  after(async () => {
+    const exit = new Promise((resolve) => server.once('exit', resolve))
+    server.kill('SIGINT')
+    await exit
+  })
+
+  it('signs in, sends the load, and counts cold starts and inits from what the functions answer', async () => {
+    const signIn = { LOAD_USERNAME: ADMIN.ADMIN_USERNAME, LOAD_PASSWORD: ADMIN.ADMIN_PASSWORD }
+    const { run, written } = await load(['steady', '--url', url, '--seconds', '4', '--rate', '20', '--connections', '3'], { DATABASE_URL: undefined, ...signIn })
+    const { report } = written
+    assert.equal(run.code, 0, run.stdout + run.stderr)
+    assert.deepEqual(failedChecks(report), [])
+    assert.ok(report.requests >= 40, `${report.requests} requests`)
+    assert.deepEqual(Object.keys(report.statuses), ['200'])
+    assert.ok(report.coldStarts >= 1)
+    assert.equal(report.initMs.count, report.coldStarts)
+    assert.equal(report.connections, undefined, 'no --database-url: not sampled')
+    // The emulator started one instance for the sign-in and one per cold answer.
+    assert.equal(initLines(output), report.coldStarts + 1)
+  })
+})
