@@ -216,7 +216,8 @@ describe('npm run load --url, against npm run dev:lambda', () => {
     assert.ok(report.coldStarts >= 1)
     assert.equal(report.initMs.count, report.coldStarts)
     assert.equal(report.connections, undefined, 'no --database-url: not sampled')
-    // The emulator started one instance for the sign-in and one per cold answer.
-    assert.equal(initLines(output), report.coldStarts + 1)
+    // The emulator started one instance for the reachability check (GET /health), one for the
+    // sign-in, and one per cold answer.
+    assert.equal(initLines(output), report.coldStarts + 2)
   })
 })
