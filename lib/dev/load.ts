@@ -78,7 +78,7 @@ async function run(options: LoadOptions): Promise<boolean> {
     const connectionSamples: ConnectionSample[] = []
     const startedAt = performance.now()
     const startDate = new Date()
-    const stopSampling = target.connections === undefined ? async () => undefined : sampleConnections(target.connections, connectionSamples, startedAt)
+    const stopSampling = target.connections === undefined ? async () => undefined : sampleConnections({ counter: target.connections, samples: connectionSamples, startedAt })
     const timers: ReturnType<typeof setTimeout>[] = []
     const setFault = target.setFault
     if (options.fault !== undefined && setFault !== undefined) {
@@ -96,7 +96,16 @@ async function run(options: LoadOptions): Promise<boolean> {
       tty ? 250 : 2_000,
     )
     try {
-      await drive({ url: target.url, headers: target.headers, paths: options.paths ?? target.paths, phases: options.phases, timeoutSeconds: options.timeoutSeconds, startedAt }, recording, () => stopped)
+      await drive({
+        url: target.url,
+        headers: target.headers,
+        paths: options.paths ?? target.paths,
+        phases: options.phases,
+        timeoutSeconds: options.timeoutSeconds,
+        startedAt,
+        recording,
+        stopped: () => stopped,
+      })
     } finally {
       clearInterval(progress)
       for (const timer of timers) clearTimeout(timer)

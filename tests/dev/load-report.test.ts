@@ -62,7 +62,7 @@ describe('load tool: command line', () => {
   }
 
   it('ends with that line and exit code 1, before anything starts', async () => {
-    const result = await runTool('lib/dev/load.ts', {}, 30_000).then(
+    const result = await runTool('lib/dev/load.ts', {}, { timeoutMs: 30_000 }).then(
       (value) => value,
       (error: Error) => assert.fail(error.message),
     )

@@ -9,8 +9,15 @@ export interface Finished {
   readonly stderr: string
 }
 
+export interface ToolOptions {
+  /** Command-line arguments, as after `npm run <script> --`. */
+  readonly args?: readonly string[]
+  /** Killed and failed after this long (finished(): 60 s). */
+  readonly timeoutMs?: number
+}
+
 /** Runs one of the project's TypeScript commands as `npm run` would, with its own env. */
-export function spawnTool(script: string, env: Record<string, string | undefined>, args: readonly string[] = []): ChildProcess {
+export function spawnTool(script: string, env: Record<string, string | undefined>, { args = [] }: ToolOptions = {}): ChildProcess {
   const clean: Record<string, string> = {}
   for (const [key, value] of Object.entries({ ...process.env, ...env })) {
     if (value !== undefined) clean[key] = value
@@ -36,6 +43,6 @@ export function finished(child: ChildProcess, timeoutMs = 60_000): Promise<Finis
   })
 }
 
-export function runTool(script: string, env: Record<string, string | undefined>, timeoutMs?: number, args: readonly string[] = []): Promise<Finished> {
-  return finished(spawnTool(script, env, args), timeoutMs)
+export function runTool(script: string, env: Record<string, string | undefined>, options: ToolOptions = {}): Promise<Finished> {
+  return finished(spawnTool(script, env, options), options.timeoutMs)
 }

@@ -40,8 +40,16 @@ export async function pgStatActivity(url: string, applicationName?: string): Pro
   }
 }
 
-/** Samples `counter` every `everyMs` into `samples` until stopped; a failed sample is skipped. */
-export function sampleConnections(counter: ConnectionCounter, samples: ConnectionSample[], startedAt: number, everyMs = 100): () => Promise<void> {
+export interface SamplingOptions {
+  readonly counter: ConnectionCounter
+  readonly samples: ConnectionSample[]
+  /** The run's clock: `performance.now()` when it started. */
+  readonly startedAt: number
+  readonly everyMs?: number
+}
+
+/** Samples the counter every 100 ms into `samples` until stopped; a failed sample is skipped. */
+export function sampleConnections({ counter, samples, startedAt, everyMs = 100 }: SamplingOptions): () => Promise<void> {
   let running: Promise<void> | undefined
   const timer = setInterval(() => {
     if (running !== undefined) return // the last sample has not come back yet

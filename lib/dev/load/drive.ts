@@ -41,6 +41,10 @@ export interface DriveOptions {
   readonly timeoutSeconds: number
   /** The run's clock: `performance.now()` when it started. */
   readonly startedAt: number
+  /** Where the answers go as they come. */
+  readonly recording: Recording
+  /** Asked while it runs: true ends the run early (Ctrl-C). */
+  readonly stopped: () => boolean
 }
 
 type Headers = Record<string, string | string[]>
@@ -61,7 +65,8 @@ export function isStale(cacheStatus: string | undefined): boolean {
   return cacheStatus !== undefined && /;\s*hit\b/.test(cacheStatus)
 }
 
-export async function drive(options: DriveOptions, recording: Recording, stopped: () => boolean): Promise<void> {
+export async function drive(options: DriveOptions): Promise<void> {
+  const { recording, stopped } = options
   let turn = 0
   // autocannon calls onResponse with the headers, then emits 'response' with the time, both in
   // the same tick for the same answer: the first leaves what the second needs here.

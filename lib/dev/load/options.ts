@@ -77,7 +77,14 @@ report
                          (default .data/load/<scenario>-<time>)
   --timeout S            a request unanswered this long counts as hung (default 30)`
 
-function whole(name: string, text: string | undefined, fallback: number, min = 1, max = 1_000_000): number {
+interface WholeRule {
+  readonly name: string
+  readonly fallback: number
+  readonly min?: number
+  readonly max?: number
+}
+
+function whole(text: string | undefined, { name, fallback, min = 1, max = 1_000_000 }: WholeRule): number {
   if (text === undefined) return fallback
   if (!/^\d{1,9}$/.test(text) || Number(text) < min || Number(text) > max) {
     throw new ConfigError(`--${name}`, `must be a whole number from ${min} to ${max}, not "${text}"`)
@@ -107,17 +114,17 @@ function paths(text: string | undefined): string[] | undefined {
 function phasesOf(scenario: Scenario, values: Record<string, string | undefined>): Phase[] {
   // A fault lasts a third of the run: 10 s by default, longer than a statement's timeout (5 s),
   // so that the breaker opens and answers come from the cache.
-  const seconds = whole('seconds', values.seconds, scenario === 'fault' ? 30 : 20, 1, 3_600)
-  const connections = whole('connections', values.connections, 10, 1, 1_000)
+  const seconds = whole(values.seconds, { name: 'seconds', fallback: scenario === 'fault' ? 30 : 20, min: 1, max: 3_600 })
+  const connections = whole(values.connections, { name: 'connections', fallback: 10, min: 1, max: 1_000 })
   switch (scenario) {
     case 'burst': {
-      const requests = whole('requests', values.requests, 50, 1, 1_000)
+      const requests = whole(values.requests, { name: 'requests', fallback: 50, min: 1, max: 1_000 })
       return [{ label: `burst of ${requests}`, connections: requests, amount: requests }]
     }
     case 'ramp': {
-      const from = whole('from', values.from, 10)
-      const to = whole('to', values.to, 100)
-      const steps = whole('steps', values.steps, 5, 2, 100)
+      const from = whole(values.from, { name: 'from', fallback: 10 })
+      const to = whole(values.to, { name: 'to', fallback: 100 })
+      const steps = whole(values.steps, { name: 'steps', fallback: 5, min: 2, max: 100 })
       if (to <= from) throw new ConfigError('--to', `must be above --from (${from})`)
       const each = Math.max(1, Math.round(seconds / steps))
       return Array.from({ length: steps }, (_, i) => {
@@ -127,7 +134,7 @@ function phasesOf(scenario: Scenario, values: Record<string, string | undefined>
       })
     }
     default: {
-      const rate = whole('rate', values.rate, 50)
+      const rate = whole(values.rate, { name: 'rate', fallback: 50 })
       return [{ label: `${rate}/s`, connections: Math.min(connections, rate), rate, seconds }]
     }
   }
@@ -167,8 +174,8 @@ export function parseLoadOptions(argv: readonly string[], env: Readonly<Record<s
   if (chosen === 'fault') {
     if (!local) throw new ConfigError('scenario', 'fault cuts the database off, which only the local emulator can do: drop --url')
     const total = phases.reduce((sum, phase) => sum + (phase.seconds ?? 0), 0)
-    const atSeconds = whole('fault-at', values['fault-at'], Math.max(1, Math.round(total / 3)), 0, total)
-    const forSeconds = whole('fault-for', values['fault-for'], Math.max(1, Math.round(total / 3)), 1, total)
+    const atSeconds = whole(values['fault-at'], { name: 'fault-at', fallback: Math.max(1, Math.round(total / 3)), min: 0, max: total })
+    const forSeconds = whole(values['fault-for'], { name: 'fault-for', fallback: Math.max(1, Math.round(total / 3)), min: 1, max: total })
     const mode = values['fault-mode'] ?? 'blackhole'
     if (mode !== 'blackhole' && mode !== 'refuse' && mode !== 'sever') throw new ConfigError('--fault-mode', `must be blackhole, refuse or sever, not "${mode}"`)
     fault = { mode, atSeconds, forSeconds }
@@ -194,10 +201,10 @@ export function parseLoadOptions(argv: readonly string[], env: Readonly<Record<s
     password,
     databaseUrl,
     paths: paths(values.paths),
-    poolMax: whole('pool-max', values['pool-max'], 2, 1, 100),
-    concurrency: whole('concurrency', values.concurrency, 100, 1, 1_000),
-    connectionLimit: values['db-connection-limit'] === undefined ? undefined : whole('db-connection-limit', values['db-connection-limit'], 1, 1, 10_000),
-    timeoutSeconds: whole('timeout', values.timeout, 30, 1, 600),
+    poolMax: whole(values['pool-max'], { name: 'pool-max', fallback: 2, min: 1, max: 100 }),
+    concurrency: whole(values.concurrency, { name: 'concurrency', fallback: 100, min: 1, max: 1_000 }),
+    connectionLimit: values['db-connection-limit'] === undefined ? undefined : whole(values['db-connection-limit'], { name: 'db-connection-limit', fallback: 1, min: 1, max: 10_000 }),
+    timeoutSeconds: whole(values.timeout, { name: 'timeout', fallback: 30, min: 1, max: 600 }),
     out: values.out,
   }
 }
