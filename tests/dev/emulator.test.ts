@@ -111,11 +111,12 @@ describe('the Lambda emulator', () => {
     assert.equal(first.status, 200)
     assert.deepEqual(await first.json(), { status: 'ok' })
     assert.equal(first.headers.get('x-cold-start'), '1')
-    // Its init, from process start to ready, as Server-Timing: at least the import the emulator timed.
+    // Its init, from process start to ready, as Server-Timing: within the emulator's own
+    // measure (spawn to ready, which adds the spawn and the message), and most of it.
     const timing = /^init;dur=(\d+(?:\.\d+)?)$/.exec(first.headers.get('server-timing') ?? '')
     assert.ok(timing, `server-timing: ${first.headers.get('server-timing')}`)
-    const emulated = health.invocations[0]?.initMs ?? Infinity
-    assert.ok(Number(timing[1]) >= emulated && Number(timing[1]) < emulated + 1_000, `init ${timing[1]} ms, emulator's ${emulated} ms`)
+    const emulated = health.invocations[0]?.initMs ?? 0
+    assert.ok(Number(timing[1]) <= emulated + 1 && Number(timing[1]) > emulated / 2, `init ${timing[1]} ms, emulator's ${emulated} ms`)
     const second = await fetch(`${health.url}/health`)
     assert.equal(second.headers.get('x-cold-start'), null)
     assert.equal(second.headers.get('server-timing'), null)

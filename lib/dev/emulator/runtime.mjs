@@ -1,13 +1,12 @@
 // One Lambda instance of the local emulator (lib/dev/emulator/emulator.ts), in a process of its
 // own: it loads a built function bundle (its init phase), then takes one invocation at a time
 // over IPC with a context whose getRemainingTimeInMillis() counts down to the deadline the
-// emulator set. Plain JavaScript so that no loader adds to the init it measures.
+// emulator set. Plain JavaScript so that no loader adds to the init the emulator measures.
 import { performance } from 'node:perf_hooks'
 import process from 'node:process'
 import { pathToFileURL } from 'node:url'
 
 const [bundle, functionName, memoryMb] = process.argv.slice(2)
-const initStarted = performance.now()
 let handler
 try {
   ;({ handler } = await import(pathToFileURL(bundle).href))
@@ -16,7 +15,7 @@ try {
   process.send({ type: 'init-error', error: { errorType: error?.name ?? 'Error', errorMessage: String(error?.message ?? error) } })
   process.exit(1)
 }
-process.send({ type: 'ready', initMs: performance.now() - initStarted })
+process.send({ type: 'ready' })
 
 let peakRss = process.memoryUsage.rss()
 process.on('message', async (message) => {
