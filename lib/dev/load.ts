@@ -2,8 +2,8 @@
  * `npm run load -- <scenario>`: load against the functions as Lambda runs them, locally in the
  * emulator (the default) or at a deployed URL, with a progress line while it runs and a report
  * at the end: a table here, report.json and report.html (latency over time, cold starts
- * marked) in the output folder. Exits 1 when a check of the report fails. `--help` lists the
- * scenarios and options.
+ * marked) in the output folder. Exits 1 when a check of the report fails, 130 when stopped
+ * before the load began. `--help` lists the scenarios and options.
  */
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -47,11 +47,27 @@ function progressLine(elapsedMs: number, recording: Recording, connections: read
   }`
 }
 
-async function run(options: LoadOptions): Promise<boolean> {
+/** The exit code: 0 when every check passed, 1 when one failed, 130 when stopped before the load. */
+async function run(options: LoadOptions): Promise<number> {
   const out = options.out ?? join('.data', 'load', `${options.scenario}-${new Date().toISOString().replace(/[:.]/g, '-')}`)
   mkdirSync(out, { recursive: true })
   const functionsLog = createWriteStream(join(out, 'functions.log'))
   const say = (line: string) => console.log(line)
+
+  // Ctrl-C stops the load and still writes the report; during setup, it stops once setup is
+  // done, so that nothing it made (instances, the limited role) is left behind. npm and tsx
+  // pass the signal on as well, so the same Ctrl-C can come twice: only one a second or more
+  // after the first forces the exit.
+  let stopped: number | undefined
+  const onSignal = () => {
+    if (stopped !== undefined && performance.now() - stopped > 1_000) process.exit(130)
+    if (stopped !== undefined) return
+    stopped = performance.now()
+    console.log('\nstopping: the report covers what ran (Ctrl-C again to force)')
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+
   const target: Target =
     options.url === undefined
       ? await startLocalTarget({
@@ -65,16 +81,11 @@ async function run(options: LoadOptions): Promise<boolean> {
       : await startRemoteTarget(options, say)
 
   try {
-    let stopped = false
-    const onSignal = () => {
-      if (stopped) process.exit(130)
-      stopped = true
-      console.log('\nstopping: the report covers what ran')
+    if (stopped !== undefined) {
+      console.log('stopped before the load began: no report')
+      return 130
     }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
-
-    const recording: Recording = { samples: [], failures: [], phase: '' }
+    const recording: Recording = { samples: [], failures: [], cutOff: 0, phase: '' }
     const connectionSamples: ConnectionSample[] = []
     const startedAt = performance.now()
     const startDate = new Date()
@@ -104,7 +115,7 @@ async function run(options: LoadOptions): Promise<boolean> {
         timeoutSeconds: options.timeoutSeconds,
         startedAt,
         recording,
-        stopped: () => stopped,
+        stopped: () => stopped !== undefined,
       })
     } finally {
       clearInterval(progress)
@@ -122,6 +133,8 @@ async function run(options: LoadOptions): Promise<boolean> {
       seconds,
       samples: recording.samples,
       failures: recording.failures,
+      cutOff: recording.cutOff,
+      timeoutSeconds: options.timeoutSeconds,
       connections: target.connections === undefined ? undefined : { source: target.connections.source, samples: connectionSamples },
       poolMax: options.url === undefined ? options.poolMax : undefined,
       fault: options.fault,
@@ -130,7 +143,7 @@ async function run(options: LoadOptions): Promise<boolean> {
     writeFileSync(join(out, 'report.html'), reportHtml(report, recording.samples, connectionSamples))
     console.log(formatReport(report))
     console.log(`report    ${join(out, 'report.json')}\n          ${join(out, 'report.html')}${options.url === undefined ? `\n          ${join(out, 'functions.log')} (the functions' output: REPORT lines, request lines)` : ''}`)
-    return passed(report)
+    return passed(report) ? 0 : 1
   } finally {
     await target.close()
     await new Promise((resolve) => functionsLog.end(resolve))
@@ -142,8 +155,7 @@ try {
   if (argv.includes('--help') || argv.includes('-h')) {
     console.log(USAGE)
   } else {
-    const ok = await run(parseLoadOptions(argv, process.env))
-    process.exit(ok ? 0 : 1)
+    process.exit(await run(parseLoadOptions(argv, process.env)))
   }
 } catch (error) {
   fail(error)

@@ -2,7 +2,7 @@
 // headers, and the report it makes of samples. The scenarios themselves run in tests/load/.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { initDuration, isStale, type Sample } from '../../lib/dev/load/drive.ts'
+import { initDuration, isStale, underBase, type Sample } from '../../lib/dev/load/drive.ts'
 import { usersPaths } from '../../lib/dev/load/local.ts'
 import { parseLoadOptions } from '../../lib/dev/load/options.ts'
 import { tokenSubject } from '../../lib/dev/load/remote.ts'
@@ -14,7 +14,7 @@ function sample(fields: Partial<Sample> = {}): Sample {
 }
 
 function input(samples: Sample[], fields: Partial<ReportInput> = {}): ReportInput {
-  return { scenario: 'steady', target: 'test', phases: [{ label: '10/s', connections: 1, rate: 10, seconds: 1 }], startedAt: new Date(0), seconds: 1, samples, failures: [], connections: undefined, poolMax: undefined, fault: undefined, ...fields }
+  return { scenario: 'steady', target: 'test', phases: [{ label: '10/s', connections: 1, rate: 10, seconds: 1 }], startedAt: new Date(0), seconds: 1, samples, failures: [], cutOff: 0, timeoutSeconds: 30, connections: undefined, poolMax: undefined, fault: undefined, ...fields }
 }
 
 describe('load tool: command line', () => {
@@ -26,6 +26,10 @@ describe('load tool: command line', () => {
     const fault = parseLoadOptions(['fault'], {})
     assert.deepEqual(fault.fault, { mode: 'blackhole', atSeconds: 10, forSeconds: 10 })
     assert.equal(fault.phases[0]?.seconds, 30)
+  })
+
+  it('sends paths as a request line can hold them', () => {
+    assert.deepEqual(parseLoadOptions(['steady', '--paths', '/users?search=john smith, /users/me'], {}).paths, ['/users?search=john%20smith', '/users/me'])
   })
 
   it('takes a deployed URL with a token from the environment, and the sampling database', () => {
@@ -48,12 +52,21 @@ describe('load tool: command line', () => {
     [['steady', '--url', 'not a url'], {}, /^--url: is not a URL/],
     [['steady', '--url', 'https://x'], {}, /^--token: is required with --url/],
     [['fault', '--url', 'https://x', '--token', 't'], {}, /^scenario: fault cuts the database off, which only the local emulator can do/],
-    [['steady', '--fault-at', '3'], {}, /^--fault-at: applies to the fault scenario only/],
+    [['steady', '--fault-at', '3'], {}, /^--fault-at: applies to fault, not to steady/],
+    [['burst', '--rate', '5'], {}, /^--rate: applies to steady and fault, not to burst/],
+    [['steady', '--requests', '10'], {}, /^--requests: applies to burst, not to steady/],
+    [['steady', '--from', '5'], {}, /^--from: applies to ramp, not to steady/],
+    [['ramp', '--seconds', '20', '--steps', '100'], {}, /^--steps: must be at most --seconds \(20\)/],
+    [['fault', '--fault-at', '30'], {}, /^--fault-at: must be a whole number from 0 to 29/],
+    [['fault', '--fault-at', '20', '--fault-for', '20'], {}, /^--fault-for: the fault must end within the run: 20 \+ 20 s is past --seconds \(30\)/],
+    [['steady', '--token', 't'], {}, /^--token: is for --url/],
+    [['steady', '--username', 'u'], {}, /^--username: is for --url/],
+    [['steady', '--paths', '//evil.example/x'], {}, /^--paths: each path starts with one "\/"/],
     [['fault', '--fault-mode', 'melt'], {}, /^--fault-mode: must be blackhole, refuse or sever, not "melt"/],
     [['steady', '--url', 'https://x', '--token', 't', '--pool-max', '2'], {}, /^--pool-max: applies to the local emulator only/],
     [['steady', '--database-url', 'postgres://h/db'], {}, /^--database-url: is for --url/],
     [['steady', '--url', 'https://x', '--token', 't', '--database-url', 'mysql://h/db'], {}, /^--database-url: must be a postgres:\/\/ or postgresql:\/\/ URL/],
-    [['steady', '--paths', '/users/me,users'], {}, /^--paths: each path starts with "\/", not "users"/],
+    [['steady', '--paths', '/users/me,users'], {}, /^--paths: each path starts with one "\/", not "users"/],
   ]
   for (const [argv, env, message] of wrong) {
     it(`refuses ${JSON.stringify(argv)} with one line naming what is wrong`, () => {
@@ -80,6 +93,11 @@ describe('load tool: what an answer says', () => {
     assert.equal(isStale('users-api; hit; ttl=-12'), true)
     assert.equal(isStale('users-api; fwd=miss'), false)
     assert.equal(isStale(undefined), false)
+  })
+
+  it('puts the load under the URL\'s own path', () => {
+    assert.equal(underBase('https://abc.execute-api.eu-west-1.amazonaws.com/prod/', '/users/me'), '/prod/users/me')
+    assert.equal(underBase('http://127.0.0.1:3000', '/users/me'), '/users/me')
   })
 
   it('reads the user id a token names, and nothing from what is not a token', () => {
@@ -132,9 +150,17 @@ describe('load tool: report', () => {
         .checks.filter((check) => !check.ok)
         .map((check) => check.name)
     assert.deepEqual(failed({}, [sample({ status: 500 })]), ['no 500'])
+    assert.deepEqual(failed({}, [sample({ status: 401 }), sample({ status: 429 })]), ['no 4xx but 429'])
     assert.deepEqual(failed({}, [sample({ status: 503 })]), ['every 503 says Retry-After'])
     assert.deepEqual(failed({ failures: [{ at: 1, reason: 'request timed out' }] }, [sample()]), ['nothing hung'])
     assert.deepEqual(failed({ poolMax: 2, connections: { source: 'test', samples: [{ at: 0, count: 3 }] } }, [sample({ cold: true })]), ['connections within instances × pool size'])
+  })
+
+  it('counts requests cut off by the end of a phase apart from those that hung', () => {
+    const report = summarize(input([sample()], { cutOff: 3 }))
+    assert.equal(report.cutOff, 3)
+    assert.ok(passed(report))
+    assert.match(report.checks.find((check) => check.name === 'nothing hung')?.detail ?? '', /^no request went unanswered for 30 s; 3 in flight when their phase ended$/)
   })
 
   it('draws every cold start, stale answer and error in the HTML, at the time each was answered', () => {
@@ -148,6 +174,10 @@ describe('load tool: report', () => {
     assert.equal(data.series.errors?.length, 1)
     assert.equal(data.series.warm?.length, 1)
     assert.equal(data.fault.untilSeconds, 3)
-    assert.ok(!/<\/script>\s*<\/script>/.test(html))
+    // Chart.js and the page's own script, and nothing the report says can close them early.
+    assert.equal(html.match(/<\/script/gi)?.length, 2)
+    const hostile = reportHtml(summarize(input([sample()], { target: '<script>alert(1)</script>' })), [sample({ path: '</script><b>' })], [])
+    assert.equal(hostile.match(/<\/script/gi)?.length, 2)
+    assert.ok(hostile.includes('&lt;script&gt;alert(1)&lt;/script&gt;'))
   })
 })

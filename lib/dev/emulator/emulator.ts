@@ -101,8 +101,14 @@ class LambdaFunction {
     const spawnedAt = performance.now()
     const child = fork(RUNTIME, [this.#spec.bundle, this.#spec.routeKey.replace(/[^\w-]+/g, '_'), String(this.memoryMb)], {
       env: this.#options.env,
+      // Plain node, as Lambda runs it: not this process's flags (tsx's loader, under npm run).
+      execArgv: [],
+      // A process group of its own: a Ctrl-C on the terminal is the emulator's to act on
+      // (close() shuts instances down), not a signal that kills instances mid-request.
+      detached: true,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     })
+    child.on('error', () => undefined) // a failed send; the invocation that made it is failed above
     const instance: Instance = { child, busy: true, frozen: false, dead: false, reaper: undefined, pending: undefined }
     for (const stream of [child.stdout, child.stderr]) {
       let buffered = ''
@@ -173,7 +179,10 @@ class LambdaFunction {
           resolve({ kind: 'error', errorMessage: message.error?.errorMessage ?? 'unknown error', durationMs: message.durationMs ?? performance.now() - started, maxRssBytes: message.maxRssBytes ?? 0 })
         }
       }
-      running.child.send({ type: 'invoke', id: requestId, event, deadline, requestId })
+      // An instance that died since it was picked (its exit not yet seen) fails the invocation.
+      running.child.send({ type: 'invoke', id: requestId, event, deadline, requestId }, (error) => {
+        if (error) running.pending?.({ type: 'error', error: { errorMessage: `the instance is gone (${error.message})` } })
+      })
     })
 
     if (outcome.kind === 'timeout') {
@@ -214,8 +223,10 @@ class LambdaFunction {
           new Promise<void>((resolve) => {
             if (instance.dead) return resolve()
             instance.child.once('exit', () => resolve())
-            this.#reap(instance)
-            if (!instance.dead && instance.busy && instance.pending !== undefined) instance.child.kill('SIGKILL')
+            // An idle instance shuts down as Lambda's would; one still in its init or an
+            // invocation (or already being reaped) is killed: nothing it does now is wanted.
+            if (instance.busy) instance.child.kill('SIGKILL')
+            else this.#reap(instance)
           }),
       ),
     )
@@ -279,6 +290,12 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
       return { routeKey: spec.routeKey, method, match: pathPattern(path), hasParams: path.includes('{') }
     })
   const invocations: Invocation[] = []
+  // If this process ends without close() (a crash, process.exit), its instances must not
+  // outlive it: a frozen one would not even see its parent go.
+  const killInstances = () => {
+    for (const fn of functions.values()) for (const instance of fn.instances) instance.child.kill('SIGKILL')
+  }
+  process.once('exit', killInstances)
 
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = []
@@ -322,6 +339,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     invocations,
     instances: (routeKey) => (functions.get(routeKey)?.instances ?? []).map((item) => ({ pid: item.child.pid ?? 0, frozen: item.frozen, busy: item.busy })),
     async close() {
+      process.off('exit', killInstances)
       await new Promise<void>((resolve) => {
         server.close(() => resolve())
         server.closeAllConnections()

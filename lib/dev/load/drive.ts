@@ -5,6 +5,7 @@
  * init (`Server-Timing: init;dur=`), whether it was served stale (`Cache-Status: …; hit`), and
  * whether a 503 said `Retry-After`.
  */
+import type { EventEmitter } from 'node:events'
 import autocannon from 'autocannon'
 import type { Phase } from './options.ts'
 
@@ -29,6 +30,8 @@ export interface Failure {
 export interface Recording {
   readonly samples: Sample[]
   readonly failures: Failure[]
+  /** Requests in flight when their phase ended: sent, but neither answered nor timed out. */
+  cutOff: number
   /** The phase running now, for the progress line. */
   phase: string
 }
@@ -65,47 +68,66 @@ export function isStale(cacheStatus: string | undefined): boolean {
   return cacheStatus !== undefined && /;\s*hit\b/.test(cacheStatus)
 }
 
+/** A path of the load under the URL's own path (an API Gateway stage, say): `/prod` + `/users/me`. */
+export function underBase(url: string, path: string): string {
+  const base = new URL(url).pathname.replace(/\/+$/, '')
+  return `${base}${path}`
+}
+
 export async function drive(options: DriveOptions): Promise<void> {
   const { recording, stopped } = options
   let turn = 0
-  // autocannon calls onResponse with the headers, then emits 'response' with the time, both in
-  // the same tick for the same answer: the first leaves what the second needs here.
+  // autocannon calls onResponse with the headers, then emits 'response', both in the same tick
+  // for the same answer: the first leaves what the second needs here.
   let answered: { headers: Headers; path: string } | undefined
   for (const phase of options.phases) {
     if (stopped()) return
     recording.phase = phase.label
+    // When each connection last sent a request, and so has one in flight. The latency is timed
+    // from here, not taken from autocannon: after a server closes a keep-alive connection,
+    // autocannon times each answer from an older request that was never answered.
+    const inFlight = new Map<object, number>()
     let finish: (error: Error | null) => void = () => undefined
     const finished = new Promise<void>((resolve, reject) => {
       finish = (error) => (error ? reject(error) : resolve())
     })
-    const instance = autocannon({
-      url: options.url,
-      connections: phase.connections,
-      pipelining: 1,
-      timeout: options.timeoutSeconds,
-      headers: options.headers,
-      ...(phase.amount !== undefined ? { amount: phase.amount } : { duration: phase.seconds ?? 10 }),
-      ...(phase.rate !== undefined ? { overallRate: phase.rate } : {}),
-      requests: [
-        {
-          method: 'GET',
-          setupRequest(request, context) {
-            const path = options.paths[turn++ % options.paths.length] as string
-            ;(context as { path?: string }).path = path
-            return { ...request, path }
-          },
-          onResponse(_status, _body, context, headers) {
-            answered = { headers: headers as Headers, path: (context as { path?: string }).path ?? '' }
-          },
+    const instance = autocannon(
+      {
+        url: options.url,
+        connections: phase.connections,
+        pipelining: 1,
+        timeout: options.timeoutSeconds,
+        headers: options.headers,
+        ...(phase.amount !== undefined ? { amount: phase.amount } : { duration: phase.seconds ?? 10 }),
+        ...(phase.rate !== undefined ? { overallRate: phase.rate } : {}),
+        setupClient(client) {
+          // 'request' (emitted as each request is written) is missing from @types/autocannon.
+          ;(client as unknown as EventEmitter).on('request', () => inFlight.set(client, performance.now()))
         },
-      ],
-    }, (error) => finish(error))
-    instance.on('response', (_client, status, _bytes, responseTime) => {
+        requests: [
+          {
+            method: 'GET',
+            setupRequest(request, context) {
+              const path = options.paths[turn++ % options.paths.length] as string
+              ;(context as { path?: string }).path = path
+              return { ...request, path: underBase(options.url, path) }
+            },
+            onResponse(_status, _body, context, headers) {
+              answered = { headers: headers as Headers, path: (context as { path?: string }).path ?? '' }
+            },
+          },
+        ],
+      },
+      (error) => finish(error),
+    )
+    instance.on('response', (client, status, _bytes, responseTime) => {
       const now = performance.now()
+      const sentAt = inFlight.get(client) ?? now - responseTime
+      inFlight.delete(client)
       const headers = answered?.headers ?? {}
       recording.samples.push({
-        at: now - responseTime - options.startedAt,
-        ms: responseTime,
+        at: sentAt - options.startedAt,
+        ms: now - sentAt,
         status,
         path: answered?.path ?? '',
         cold: header(headers, 'x-cold-start') === '1',
@@ -125,6 +147,8 @@ export async function drive(options: DriveOptions): Promise<void> {
       await finished
     } finally {
       clearInterval(watch)
+      // autocannon drops what is in flight when a phase ends: neither answered nor failed.
+      recording.cutOff += inFlight.size
     }
   }
 }

@@ -83,9 +83,12 @@ async function limitedRole(pool: Pool, limit: number): Promise<{ name: string; p
   return {
     name,
     password,
+    // What was granted is revoked by its grantor (DROP OWNED BY needs more than CREATEROLE).
     async drop() {
       await pool.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1`, [name])
-      await pool.query(`DROP OWNED BY ${name}`)
+      await pool.query(`REVOKE ALL ON ALL TABLES IN SCHEMA public FROM ${name}`)
+      await pool.query(`REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM ${name}`)
+      await pool.query(`REVOKE ALL ON SCHEMA public FROM ${name}`)
       await pool.query(`DROP ROLE ${name}`)
     },
   }
@@ -94,9 +97,19 @@ async function limitedRole(pool: Pool, limit: number): Promise<{ name: string; p
 export async function startLocalTarget(options: LocalTargetOptions): Promise<LocalTarget> {
   const config = readDevConfig(options.env)
   const stops: (() => Promise<void> | void)[] = []
+  // Every step runs, even after one fails (the role is dropped though the pool would not
+  // close); the first failure is thrown at the end.
   const close = async () => {
-    for (const stop of stops.reverse()) await stop()
+    let failure: unknown
+    for (const stop of stops.reverse()) {
+      try {
+        await stop()
+      } catch (error) {
+        failure ??= error
+      }
+    }
     stops.length = 0
+    if (failure !== undefined) throw failure
   }
   try {
     const database: DevDatabase = await openDevDatabase({ databaseUrl: config.databaseUrl, dataDir: 'memory://', pglitePort: 0 })

@@ -103,11 +103,29 @@ function httpUrl(name: string, text: string): string {
   return url.toString().replace(/\/$/, '')
 }
 
+/** The paths as sent: each starts with "/", and what a request line cannot hold is %-encoded. */
 function paths(text: string | undefined): string[] | undefined {
   if (text === undefined) return undefined
-  const list = text.split(',').map((item) => item.trim())
-  for (const item of list) if (!item.startsWith('/')) throw new ConfigError('--paths', `each path starts with "/", not "${item}"`)
-  return list
+  return text.split(',').map((item) => {
+    const path = item.trim()
+    if (!path.startsWith('/') || path.startsWith('//')) throw new ConfigError('--paths', `each path starts with one "/", not "${path}"`)
+    const url = new URL(path, 'http://load.invalid')
+    return `${url.pathname}${url.search}`
+  })
+}
+
+/** The options each scenario takes; any other is refused rather than ignored. */
+const SCENARIO_OPTIONS: Record<string, readonly Scenario[]> = {
+  rate: ['steady', 'fault'],
+  seconds: ['steady', 'ramp', 'fault'],
+  connections: ['steady', 'ramp', 'fault'],
+  requests: ['burst'],
+  from: ['ramp'],
+  to: ['ramp'],
+  steps: ['ramp'],
+  'fault-at': ['fault'],
+  'fault-for': ['fault'],
+  'fault-mode': ['fault'],
 }
 
 /** The phases of a scenario from its options: a steady stretch, one burst, or a rising rate. */
@@ -126,6 +144,7 @@ function phasesOf(scenario: Scenario, values: Record<string, string | undefined>
       const to = whole(values.to, { name: 'to', fallback: 100 })
       const steps = whole(values.steps, { name: 'steps', fallback: 5, min: 2, max: 100 })
       if (to <= from) throw new ConfigError('--to', `must be above --from (${from})`)
+      if (steps > seconds) throw new ConfigError('--steps', `must be at most --seconds (${seconds}): a step lasts at least a second`)
       const each = Math.max(1, Math.round(seconds / steps))
       return Array.from({ length: steps }, (_, i) => {
         const rate = Math.round(from + ((to - from) * i) / (steps - 1))
@@ -159,6 +178,11 @@ export function parseLoadOptions(argv: readonly string[], env: Readonly<Record<s
   if (!(SCENARIOS as readonly string[]).includes(scenario)) throw new ConfigError('scenario', `must be one of ${SCENARIOS.join(', ')}, not "${scenario}"`)
   if (positionals.length > 1) throw new ConfigError('arguments', `one scenario at a time, not "${positionals.join(' ')}"`)
   const chosen = scenario as Scenario
+  for (const [name, scenarios] of Object.entries(SCENARIO_OPTIONS)) {
+    if (values[name] !== undefined && !scenarios.includes(chosen)) {
+      throw new ConfigError(`--${name}`, `applies to ${scenarios.join(' and ')}, not to ${chosen}`)
+    }
+  }
 
   const url = values.url === undefined ? undefined : httpUrl('--url', values.url)
   const local = url === undefined
@@ -168,21 +192,21 @@ export function parseLoadOptions(argv: readonly string[], env: Readonly<Record<s
     if (!local && values[name] !== undefined) throw new ConfigError(`--${name}`, 'applies to the local emulator only, not to --url')
   }
   if (local && values['database-url'] !== undefined) throw new ConfigError('--database-url', 'is for --url: locally, the database is the one the functions use')
+  for (const name of ['token', 'username'] as const) {
+    if (local && values[name] !== undefined) throw new ConfigError(`--${name}`, 'is for --url: locally, the load is signed in as a super_admin of the database')
+  }
 
   const phases = phasesOf(chosen, values)
   let fault: Fault | undefined
   if (chosen === 'fault') {
     if (!local) throw new ConfigError('scenario', 'fault cuts the database off, which only the local emulator can do: drop --url')
     const total = phases.reduce((sum, phase) => sum + (phase.seconds ?? 0), 0)
-    const atSeconds = whole(values['fault-at'], { name: 'fault-at', fallback: Math.max(1, Math.round(total / 3)), min: 0, max: total })
+    const atSeconds = whole(values['fault-at'], { name: 'fault-at', fallback: Math.max(1, Math.round(total / 3)), min: 0, max: total - 1 })
     const forSeconds = whole(values['fault-for'], { name: 'fault-for', fallback: Math.max(1, Math.round(total / 3)), min: 1, max: total })
+    if (atSeconds + forSeconds > total) throw new ConfigError('--fault-for', `the fault must end within the run: ${atSeconds} + ${forSeconds} s is past --seconds (${total})`)
     const mode = values['fault-mode'] ?? 'blackhole'
     if (mode !== 'blackhole' && mode !== 'refuse' && mode !== 'sever') throw new ConfigError('--fault-mode', `must be blackhole, refuse or sever, not "${mode}"`)
     fault = { mode, atSeconds, forSeconds }
-  } else {
-    for (const name of ['fault-at', 'fault-for', 'fault-mode'] as const) {
-      if (values[name] !== undefined) throw new ConfigError(`--${name}`, 'applies to the fault scenario only')
-    }
   }
 
   const username = values.username ?? (env.LOAD_USERNAME || undefined)

@@ -38,6 +38,8 @@ export interface LoadReport {
   /** Answers by status code. */
   readonly statuses: Record<string, number>
   readonly failures: { readonly count: number; readonly reasons: Record<string, number> }
+  /** Requests in flight when their phase ended: sent, neither answered nor timed out. */
+  readonly cutOff: number
   readonly coldStarts: number
   /** Inits of the instances that answered cold, as they told them. */
   readonly initMs: Spread
@@ -59,6 +61,9 @@ export interface ReportInput {
   readonly seconds: number
   readonly samples: readonly Sample[]
   readonly failures: readonly Failure[]
+  readonly cutOff: number
+  /** A request unanswered this long failed (a timeout). */
+  readonly timeoutSeconds: number
   readonly connections: { readonly source: string; readonly samples: readonly ConnectionSample[] } | undefined
   /** Each instance's pool size, when known (the local emulator). */
   readonly poolMax: number | undefined
@@ -85,6 +90,8 @@ export function summarize(input: ReportInput): LoadReport {
   const unavailable = samples.filter((sample) => sample.status === 503)
   const withRetryAfter = unavailable.filter((sample) => sample.retryAfter).length
   const serverErrors = samples.filter((sample) => sample.status >= 500 && sample.status !== 503).length
+  // A 4xx means the load itself is wrong (a bad token, a wrong URL), but for Lambda's throttling.
+  const clientErrors = Object.entries(statuses).filter(([status]) => status.startsWith('4') && status !== '429')
 
   let connections: LoadReport['connections']
   if (input.connections !== undefined) {
@@ -101,9 +108,16 @@ export function summarize(input: ReportInput): LoadReport {
       detail: `${withRetryAfter} of ${unavailable.length}`,
     },
     {
+      name: 'no 4xx but 429',
+      ok: clientErrors.length === 0,
+      detail: clientErrors.length === 0 ? 'the load was accepted' : `${clientErrors.map(([status, count]) => `${status}: ${count}`).join(', ')} (a 401 is a bad or expired token, a 404 a wrong URL or path)`,
+    },
+    {
       name: 'nothing hung',
       ok: input.failures.length === 0,
-      detail: input.failures.length === 0 ? 'every request answered' : `${input.failures.length} requests unanswered (${Object.keys(reasons).join('; ')})`,
+      detail:
+        (input.failures.length === 0 ? `no request went unanswered for ${input.timeoutSeconds} s` : `${input.failures.length} requests unanswered (${Object.keys(reasons).join('; ')})`) +
+        (input.cutOff > 0 ? `; ${input.cutOff} in flight when their phase ended` : ''),
     },
   ]
   if (connections?.bound !== undefined) {
@@ -123,6 +137,7 @@ export function summarize(input: ReportInput): LoadReport {
     requests: samples.length,
     statuses,
     failures: { count: input.failures.length, reasons },
+    cutOff: input.cutOff,
     coldStarts: cold.length,
     initMs: spread(cold.flatMap((sample) => (sample.initMs === undefined ? [] : [sample.initMs]))),
     latencyMs: {
@@ -160,7 +175,7 @@ export function formatReport(report: LoadReport): string {
     { 'cold starts': [String(report.coldStarts)] },
     { 'stale answers': [String(report.stale)] },
     { '503': [`${report.unavailable.withRetryAfter} with Retry-After, ${report.unavailable.withoutRetryAfter} without`] },
-    { unanswered: [String(report.failures.count)] },
+    { unanswered: [`${report.failures.count}${report.cutOff > 0 ? ` (and ${report.cutOff} in flight when their phase ended)` : ''}`] },
     {
       'peak connections': [
         report.connections === undefined
