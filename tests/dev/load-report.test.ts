@@ -1,8 +1,9 @@
 // The load tool's parts that need no load: its command line, what it reads from an answer's
 // headers, and the report it makes of samples. The scenarios themselves run in tests/load/.
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
-import { initDuration, isStale, underBase, type Sample } from '../../lib/dev/load/drive.ts'
+import { after, before, describe, it } from 'node:test'
+import { createServer, type Server } from 'node:http'
+import { drive, initDuration, isStale, underBase, type Recording, type Sample } from '../../lib/dev/load/drive.ts'
 import { usersPaths } from '../../lib/dev/load/local.ts'
 import { parseLoadOptions } from '../../lib/dev/load/options.ts'
 import { tokenSubject } from '../../lib/dev/load/remote.ts'
@@ -179,5 +180,46 @@ describe('load tool: report', () => {
     const hostile = reportHtml(summarize(input([sample()], { target: '<script>alert(1)</script>' })), [sample({ path: '</script><b>' })], [])
     assert.equal(hostile.match(/<\/script/gi)?.length, 2)
     assert.ok(hostile.includes('&lt;script&gt;alert(1)&lt;/script&gt;'))
+  })
+})
+
+describe('load tool: sending the load', () => {
+  let server: Server
+  let url = ''
+  const seen: string[] = []
+
+  before(async () => {
+    let answered = 0
+    // 50 ms per answer; every third answer closes its keep-alive connection, as load balancers do.
+    server = createServer((request, response) => {
+      seen.push(request.url ?? '')
+      setTimeout(() => {
+        answered++
+        const close = answered % 3 === 0
+        response.writeHead(200, {
+          'content-type': 'application/json',
+          ...(close ? { connection: 'close' } : {}),
+          ...(answered === 1 ? { 'x-cold-start': '1', 'server-timing': 'init;dur=321.5' } : {}),
+        })
+        response.end('{}')
+      }, 50)
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    url = `http://127.0.0.1:${(server.address() as { port: number }).port}/stage`
+  })
+
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())))
+
+  it('times each answer from its own request, under the URL\'s path, when the server closes connections', async () => {
+    const recording: Recording = { samples: [], failures: [], cutOff: 0, phase: '' }
+    await drive({ url, headers: {}, paths: ['/a', '/b'], phases: [{ label: 'test', connections: 2, seconds: 2 }], timeoutSeconds: 5, startedAt: performance.now(), recording, stopped: () => false })
+    assert.ok(recording.samples.length >= 20, `${recording.samples.length} answers`)
+    const slow = recording.samples.filter((sample) => sample.ms < 45 || sample.ms > 250).map((sample) => Math.round(sample.ms))
+    assert.deepEqual(slow, [], 'every answer took about the 50 ms the server waits')
+    assert.deepEqual([...new Set(seen)].sort(), ['/stage/a', '/stage/b'])
+    assert.deepEqual([...new Set(recording.samples.map((sample) => sample.path))].sort(), ['/a', '/b'])
+    assert.equal(recording.samples.filter((sample) => sample.cold).length, 1)
+    assert.equal(recording.samples.find((sample) => sample.cold)?.initMs, 321.5)
+    assert.deepEqual(recording.failures, [])
   })
 })
