@@ -11,7 +11,7 @@ import { fromHono, pathPattern, type AppEnv } from './incoming.ts'
 import { LifespanRunner } from './lifespan.ts'
 import { newMetrics } from './metrics.ts'
 import { logRequest, routeServer, type IncomingRequest, type RequestMeta, type RouteServer, type ServeContext } from './pipeline.ts'
-import { setHeader, toWebResponse, type Outcome } from './reply.ts'
+import { appendHeader, setHeader, toWebResponse, type Outcome } from './reply.ts'
 import type { HttpMethod, Route } from './route.ts'
 import { StaleCache } from './stale-cache.ts'
 
@@ -37,6 +37,11 @@ export interface AppOptions {
    * app per request, and only the isolate's first answer is its cold start.
    */
   readonly instance?: InstanceCounter
+  /**
+   * Tells the instance's init on its first answer (`Server-Timing: init;dur=…`, from the
+   * process's start to the end of `startup()`): where a process is an instance, as on Lambda.
+   */
+  readonly tellsInit?: boolean
 }
 
 /** Requests an instance (a Lambda instance, a Workers isolate) has served. */
@@ -86,6 +91,7 @@ export function createApp(options: AppOptions): App {
   const detached = new Set<Promise<void>>()
   const known = (options.knownRoutes ?? routes).map((item) => ({ method: item.method, match: pathPattern(item.path) }))
   const instance: InstanceCounter = options.instance ?? { served: 0 }
+  let initTiming: string | undefined
 
   const serveContext: ServeContext = {
     overrides: dependencyOverrides,
@@ -113,9 +119,12 @@ export function createApp(options: AppOptions): App {
       outcome = toReply(error, { requestId, route: route ?? incoming.path })
       setHeader(outcome, 'x-request-id', requestId)
     }
-    // The instance's first request says so, so that a load test against a deployed URL can
-    // count cold starts.
-    if (cold) setHeader(outcome, 'x-cold-start', '1')
+    // The instance's first request says so, with its init where known, so that a load test
+    // against a deployed URL can count cold starts and time them.
+    if (cold) {
+      setHeader(outcome, 'x-cold-start', '1')
+      if (initTiming !== undefined) appendHeader(outcome, 'server-timing', initTiming)
+    }
     logRequest({
       requestId,
       awsRequestId: incoming.lambda?.awsRequestId,
@@ -159,7 +168,10 @@ export function createApp(options: AppOptions): App {
     hono,
     routes,
     dependencyOverrides,
-    startup: () => lifespans.startup(needed, { env: options.env ?? globalThis.process?.env ?? {} }),
+    async startup() {
+      await lifespans.startup(needed, { env: options.env ?? globalThis.process?.env ?? {} })
+      if (options.tellsInit) initTiming = `init;dur=${performance.now().toFixed(1)}`
+    },
     async shutdown() {
       await Promise.allSettled(detached)
       await lifespans.shutdown()

@@ -75,22 +75,12 @@ export async function lambdaFunction(routes: Route | readonly Route[], options: 
   const env = options.env ?? process.env
   // Only a function with a route that may answer stale connects to the shared cache.
   const shared = list.some((item) => item.fallback) ? await sharedStoreFromEnv(env) : undefined
-  const app = createApp({ routes: list, ...options, env, cache: new StaleCache({ shared }) })
+  const app = createApp({ routes: list, ...options, env, cache: new StaleCache({ shared }), tellsInit: true })
   try {
     await app.startup()
   } catch (error) {
     log('error', 'function failed to start', { routes: list.map((item) => item.key), error })
     throw error
-  }
-  // The instance's init, from the process's start to ready, told on its first answer
-  // (`Server-Timing: init;dur=…`) beside `x-cold-start`, for load tests against a deployed URL.
-  let initTiming: string | undefined = `init;dur=${performance.now().toFixed(1)}`
-  const firstAnswer = (result: APIGatewayProxyStructuredResultV2): APIGatewayProxyStructuredResultV2 => {
-    if (initTiming === undefined) return result
-    const headers = (result.headers ??= {})
-    headers['server-timing'] = headers['server-timing'] === undefined ? initTiming : `${initTiming}, ${String(headers['server-timing'])}`
-    initTiming = undefined
-    return result
   }
   let stopped: Promise<void> | undefined
   const shutdown = () => (stopped ??= app.shutdown())
@@ -121,7 +111,7 @@ export async function lambdaFunction(routes: Route | readonly Route[], options: 
       const incoming = fromLambdaEvent(event, context, route, (work) => invocation.waitUntil(work))
       const result = await toResult(await (app.dispatch(event.routeKey, incoming) as Promise<Outcome>))
       await invocation.settle()
-      return firstAnswer(result)
+      return result
     }
     const result = await viaHono(event, context)
     const invocation = invocations.get(context)
@@ -129,7 +119,7 @@ export async function lambdaFunction(routes: Route | readonly Route[], options: 
       invocations.delete(context)
       await invocation.settle()
     }
-    return firstAnswer(result)
+    return result
   }
   return { handler, app, shutdown }
 }

@@ -35,3 +35,10 @@ export function setHeader(outcome: Outcome, name: string, value: string): void {
   if (isResponse(outcome)) outcome.headers.set(name, value)
   else outcome.headers[name] = value
 }
+
+/** Adds a value to a list-valued header (`Server-Timing`), after any the outcome has. */
+export function appendHeader(outcome: Outcome, name: string, value: string): void {
+  if (isResponse(outcome)) return outcome.headers.append(name, value)
+  const existing = outcome.headers[name]
+  outcome.headers[name] = existing === undefined ? value : `${existing}, ${value}`
+}
