@@ -15,6 +15,8 @@ export interface DevSetup {
   readonly database: DevDatabase
   /** What the functions need: the database, its proxy, the token key. */
   readonly env: Record<string, string>
+  /** The configured super_admin's id, when one is configured. */
+  readonly adminId: number | undefined
 }
 
 export async function setUpDevDatabase(config: DevConfig, stops: StopStep[]): Promise<DevSetup> {
@@ -29,9 +31,11 @@ export async function setUpDevDatabase(config: DevConfig, stops: StopStep[]): Pr
   const applied = await migrate({ url: database.url })
   console.log(`migrate   ${applied.length === 0 ? 'up to date' : `applied ${applied.join(', ')}`}`)
 
+  let adminId: number | undefined
   if (config.admin) {
     const pool = createPool({ url: database.url, max: 1 })
-    const { created } = await ensureSuperAdmin(pool, config.admin).finally(() => pool.end())
+    const { created, user } = await ensureSuperAdmin(pool, config.admin).finally(() => pool.end())
+    adminId = user.id
     const state = created ? 'created' : 'exists'
     console.log(
       config.admin.isDefault
@@ -45,5 +49,5 @@ export async function setUpDevDatabase(config: DevConfig, stops: StopStep[]): Pr
   // Tokens need a key: a random one for this run unless JWT_SECRET gives one that outlives it.
   const jwtSecret = config.jwtSecret ?? randomBytes(32).toString('base64url')
   console.log(config.jwtSecret ? 'tokens    signed with JWT_SECRET' : 'tokens    signed with a random key for this run (set JWT_SECRET to keep tokens across restarts)')
-  return { database, env: { ...functionEnv(database), JWT_SECRET: jwtSecret } }
+  return { database, env: { ...functionEnv(database), JWT_SECRET: jwtSecret }, adminId }
 }

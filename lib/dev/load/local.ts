@@ -10,15 +10,14 @@ import { randomBytes } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import { issueToken } from '../../auth/tokens.ts'
 import { ConfigError, readDevConfig } from '../../config.ts'
-import { migrate } from '../../db/migrate.ts'
 import { createPool, type Pool } from '../../db/pool.ts'
 import { seedUsers } from '../../users/seed.ts'
-import { ensureSuperAdmin } from '../../users/repository.ts'
-import { openDevDatabase, type DevDatabase } from '../database.ts'
+import type { StopStep } from '../cli.ts'
 import { startEmulator, type Emulator } from '../emulator/emulator.ts'
 import { buildManifestFunctions } from '../emulator/manifest.ts'
 import type { FaultProxy } from '../fault-proxy.ts'
 import { behindFaultProxies, type FaultyPaths } from '../faults.ts'
+import { setUpDevDatabase } from '../setup.ts'
 import { pgStatActivity, type ConnectionCounter } from './connections.ts'
 import type { Fault } from './options.ts'
 
@@ -59,10 +58,8 @@ export function usersPaths(ids: readonly number[]): string[] {
   return paths
 }
 
-/** A super_admin to send the load as: the configured one (made if missing), or one there is. */
-async function loadCaller(pool: Pool, env: LocalTargetOptions['env']): Promise<number> {
-  const { admin } = readDevConfig(env)
-  if (admin !== undefined) return (await ensureSuperAdmin(pool, admin)).user.id
+/** A super_admin to send the load as, when none is configured: the first there is. */
+async function anySuperAdmin(pool: Pool): Promise<number> {
   const { rows } = await pool.query(`SELECT id FROM users WHERE role = 'super_admin' AND is_active ORDER BY id LIMIT 1`)
   if (rows[0] === undefined) throw new ConfigError('ADMIN_USERNAME', 'no active super_admin in the database: set ADMIN_USERNAME and ADMIN_PASSWORD and one is made')
   return Number(rows[0].id)
@@ -95,8 +92,10 @@ async function limitedRole(pool: Pool, limit: number): Promise<{ name: string; p
 }
 
 export async function startLocalTarget(options: LocalTargetOptions): Promise<LocalTarget> {
-  const config = readDevConfig(options.env)
-  const stops: (() => Promise<void> | void)[] = []
+  // The dev servers' setup (open, migrate, the configured super_admin, the token key) on a
+  // throw-away embedded database, so that nothing holds the dev server's data folder.
+  const config = { ...readDevConfig(options.env), pglite: { dataDir: 'memory://', port: 0 } }
+  const stops: StopStep[] = []
   // Every step runs, even after one fails (the role is dropped though the pool would not
   // close); the first failure is thrown at the end.
   const close = async () => {
@@ -112,19 +111,17 @@ export async function startLocalTarget(options: LocalTargetOptions): Promise<Loc
     if (failure !== undefined) throw failure
   }
   try {
-    const database: DevDatabase = await openDevDatabase({ databaseUrl: config.databaseUrl, dataDir: 'memory://', pglitePort: 0 })
-    stops.push(() => database.close())
+    const setup = await setUpDevDatabase(config, stops)
+    const { database } = setup
     if (database.driver.mode !== 'local') {
       throw new ConfigError('DATABASE_URL', 'the local load target puts a fault proxy before the database, which a Neon endpoint cannot sit behind: deploy and use --url')
     }
-    await migrate({ url: database.url })
     const pool = createPool({ url: database.url, max: 1 })
     stops.push(() => pool.end())
-    if (database.embedded) await seedUsers(pool, EMBEDDED_USERS)
-    const callerId = await loadCaller(pool, options.env)
+    if (database.embedded) options.say(`seed      ${await seedUsers(pool, EMBEDDED_USERS)} users`)
+    const callerId = setup.adminId ?? (await anySuperAdmin(pool))
     const { rows } = await pool.query(`SELECT id FROM users WHERE is_active ORDER BY id LIMIT 20`)
     const ids = rows.map((row: { id: string | number }) => Number(row.id))
-    options.say(`database  ${database.embedded ? `PGlite (embedded, in memory), ${EMBEDDED_USERS} users seeded` : (database.summary[0] ?? '').replace(/^database\s+/, '')}`)
 
     const paths: FaultyPaths = await behindFaultProxies(database)
     stops.push(() => paths.close())
@@ -151,7 +148,7 @@ export async function startLocalTarget(options: LocalTargetOptions): Promise<Loc
     mkdirSync(BUILD_DIR, { recursive: true })
     const functions = await buildManifestFunctions(BUILD_DIR)
     options.say(`build     ${functions.length} functions in ${BUILD_DIR}`)
-    const jwtSecret = randomBytes(32).toString('base64url')
+    const jwtSecret = setup.env.JWT_SECRET as string
     const env: Record<string, string> = {
       PATH: options.env.PATH ?? '',
       DATABASE_URL: functionUrl.toString(),
