@@ -95,7 +95,8 @@ export function summarize(input: ReportInput): LoadReport {
 
   let connections: LoadReport['connections']
   if (input.connections !== undefined) {
-    const peak = Math.max(0, ...input.connections.samples.map((sample) => sample.count))
+    // A loop, not Math.max(...): an hour of samples is more arguments than a call takes.
+    const peak = input.connections.samples.reduce((max, sample) => Math.max(max, sample.count), 0)
     const bound = input.poolMax === undefined ? undefined : cold.length * input.poolMax
     connections = { source: input.connections.source, peak, samples: input.connections.samples.length, poolMax: input.poolMax, bound }
   }
