@@ -74,6 +74,7 @@ const DevSchema = v.object({
   JWT_SECRET: v.optional(jwtSecret),
   PGLITE_DATA_DIR: v.optional(v.pipe(v.string(), v.minLength(1)), '.data/pglite'),
   PGLITE_PORT: v.optional(port(0), '0'),
+  WS_PROXY_PORT: v.optional(port(0), '0'),
 })
 
 const count = (min: number, max: number) =>
@@ -136,6 +137,8 @@ export interface DevConfig {
   readonly admin: AdminConfig | undefined
   readonly jwtSecret: string | undefined
   readonly pglite: { readonly dataDir: string; readonly port: number }
+  /** Port of the local Neon WebSocket proxy; 0 picks a free one (`sst dev` fixes it). */
+  readonly wsProxyPort: number
 }
 
 export const DEV_ADMIN = { username: 'admin', password: 'admin-dev-password' } as const
@@ -151,6 +154,7 @@ export function readDevConfig(env: Env, resources: LinkedResources = Resource): 
     admin: readAdmin(parsed, embedded),
     jwtSecret: parsed.JWT_SECRET,
     pglite: { dataDir: parsed.PGLITE_DATA_DIR, port: parsed.PGLITE_PORT },
+    wsProxyPort: parsed.WS_PROXY_PORT,
   }
 }
 
@@ -184,7 +188,10 @@ export interface FunctionConfig {
 /** What SST links to a function: `{ DatabaseUrl: { value } }`, or nothing outside SST. */
 export type LinkedResources = object
 
-/** SST secret names and the variables they stand for. */
+/**
+ * Linked values by the name `Resource` gives them, and the variables they stand for: SST
+ * secrets, and in `sst dev` the local database's URL and proxy (infra/dev.ts).
+ */
 export const LINKED_SECRETS = {
   DatabaseUrl: 'DATABASE_URL',
   DatabaseReplicaUrl: 'DATABASE_REPLICA_URL',
@@ -192,6 +199,7 @@ export const LINKED_SECRETS = {
   RedisUrl: 'REDIS_URL',
   AdminUsername: 'ADMIN_USERNAME',
   AdminPassword: 'ADMIN_PASSWORD',
+  DatabaseWsProxy: 'DATABASE_WS_PROXY',
 } as const
 
 /** The environment with every linked secret in place of its variable (a linked one wins). */

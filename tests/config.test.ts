@@ -51,6 +51,7 @@ describe('readDevConfig', () => {
     ['ADMIN_EMAIL', { ADMIN_EMAIL: 'nobody' }, /^ADMIN_EMAIL: must be an email address$/],
     ['JWT_SECRET', { JWT_SECRET: 'too-short' }, /^JWT_SECRET: must be at least 32 characters$/],
     ['PGLITE_PORT', { PGLITE_PORT: '-1' }, /^PGLITE_PORT: must be a whole number$/],
+    ['WS_PROXY_PORT', { WS_PROXY_PORT: '65536' }, /^WS_PROXY_PORT: must be a port number from 0 to 65535$/],
   ]
   for (const [variable, env, message] of bad) {
     it(`names ${variable} in one line when it is malformed (${JSON.stringify(env)})`, () => {
@@ -96,6 +97,12 @@ describe('readFunctionConfig under SST', () => {
       { DatabaseUrl: { value: 'postgres://u@ep-linked.eu-central-1.aws.neon.tech/db' } },
     )
     assert.equal(config.databaseUrl, 'postgres://u@ep-linked.eu-central-1.aws.neon.tech/db')
+  })
+
+  it("takes sst dev's local database proxy from the linked DatabaseWsProxy (infra/dev.ts)", () => {
+    const config = readFunctionConfig({}, { DatabaseUrl: { value: 'postgres://postgres@127.0.0.1:55432/postgres' }, DatabaseWsProxy: { value: '127.0.0.1:55433' } })
+    assert.deepEqual(config.driver, { mode: 'local', wsProxy: '127.0.0.1:55433' })
+    assert.equal(config.databaseUrl, 'postgres://postgres@127.0.0.1:55432/postgres')
   })
 
   it('falls back to DATABASE_URL when nothing is linked', () => {

@@ -18,6 +18,8 @@ export interface DevDatabaseOptions {
   readonly dataDir: string
   /** Port of PGlite's Postgres socket; 0 picks a free one. */
   readonly pglitePort: number
+  /** Port of the Neon WebSocket proxy; 0 (the default) picks a free one. */
+  readonly wsProxyPort?: number
 }
 
 export interface DevDatabase {
@@ -40,7 +42,7 @@ export function functionEnv(database: DevDatabase): Record<string, string> {
 }
 
 export async function openDevDatabase(options: DevDatabaseOptions): Promise<DevDatabase> {
-  const database = options.databaseUrl === undefined ? await startEmbedded(options) : await useServer(options.databaseUrl)
+  const database = options.databaseUrl === undefined ? await startEmbedded(options) : await useServer(options.databaseUrl, options.wsProxyPort ?? 0)
   try {
     await configureDriver(database.driver)
     await checkConnection(database.url)
@@ -55,7 +57,7 @@ function isNeonHost(host: string): boolean {
   return host.endsWith('.neon.tech') || host.endsWith('.neon.build')
 }
 
-async function useServer(databaseUrl: string): Promise<DevDatabase> {
+async function useServer(databaseUrl: string, wsProxyPort: number): Promise<DevDatabase> {
   const url = new URL(databaseUrl)
   const host = url.hostname.replace(/^\[|\]$/g, '')
   const port = Number(url.port || 5432)
@@ -70,7 +72,7 @@ async function useServer(databaseUrl: string): Promise<DevDatabase> {
       close: async () => undefined,
     }
   }
-  const proxy = await startWsProxy({ allow: [`${host}:${port}`] })
+  const proxy = await startProxy(`${host}:${port}`, wsProxyPort)
   return {
     url: databaseUrl,
     driver: { mode: 'local', wsProxy: proxy.address },
@@ -106,7 +108,7 @@ async function startEmbedded(options: DevDatabaseOptions): Promise<DevDatabase> 
     }
     stops.push(() => server.close())
     const address = server.address
-    proxy = await startWsProxy({ allow: [address] })
+    proxy = await startProxy(address, options.wsProxyPort ?? 0)
     stops.push(() => proxy?.close())
     const url = `postgres://postgres@${address}/postgres`
     return {
@@ -123,6 +125,16 @@ async function startEmbedded(options: DevDatabaseOptions): Promise<DevDatabase> 
   } catch (error) {
     await close()
     throw error
+  }
+}
+
+async function startProxy(target: string, port: number): Promise<WsProxy> {
+  try {
+    return await startWsProxy({ allow: [target], port })
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    const reason = code === 'EADDRINUSE' ? 'already in use' : (code ?? String(error))
+    throw new ConfigError('WS_PROXY_PORT', `cannot listen on 127.0.0.1:${port} (${reason})`)
   }
 }
 

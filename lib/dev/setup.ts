@@ -1,7 +1,9 @@
 /**
  * What both local servers (`npm run dev`, `npm run dev:lambda`) start with: the database
  * (embedded PGlite, or DATABASE_URL) opened, migrated, the first super_admin made, and a
- * key for tokens, each step printed. Stop steps are added to `stops`.
+ * key for tokens, each step printed. `npm run dev:db` (the database of `sst dev`) does the
+ * same less the key: there the functions are linked to the stage's own. Stop steps are added
+ * to `stops`.
  */
 import { randomBytes } from 'node:crypto'
 import type { DevConfig } from '../config.ts'
@@ -19,11 +21,13 @@ export interface DevSetup {
   readonly adminId: number | undefined
 }
 
-export async function setUpDevDatabase(config: DevConfig, stops: StopStep[]): Promise<DevSetup> {
+/** The database opened, migrated and given its first super_admin; `env` is how functions reach it. */
+export async function prepareDevDatabase(config: DevConfig, stops: StopStep[]): Promise<DevSetup> {
   const database = await openDevDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.pglite.dataDir,
     pglitePort: config.pglite.port,
+    wsProxyPort: config.wsProxyPort,
   })
   stops.push(() => database.close())
   for (const line of database.summary) console.log(line)
@@ -46,8 +50,14 @@ export async function setUpDevDatabase(config: DevConfig, stops: StopStep[]): Pr
     console.log('admin     none configured (set ADMIN_USERNAME and ADMIN_PASSWORD to create the first super_admin)')
   }
 
+  return { database, env: functionEnv(database), adminId }
+}
+
+/** The database prepared, and a key for tokens in `env` (JWT_SECRET). */
+export async function setUpDevDatabase(config: DevConfig, stops: StopStep[]): Promise<DevSetup> {
+  const setup = await prepareDevDatabase(config, stops)
   // Tokens need a key: a random one for this run unless JWT_SECRET gives one that outlives it.
   const jwtSecret = config.jwtSecret ?? randomBytes(32).toString('base64url')
   console.log(config.jwtSecret ? 'tokens    signed with JWT_SECRET' : 'tokens    signed with a random key for this run (set JWT_SECRET to keep tokens across restarts)')
-  return { database, env: { ...functionEnv(database), JWT_SECRET: jwtSecret }, adminId }
+  return { ...setup, env: { ...setup.env, JWT_SECRET: jwtSecret } }
 }

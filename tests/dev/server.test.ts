@@ -116,6 +116,18 @@ describe('npm run dev with bad configuration', () => {
     }
   })
 
+  it('names WS_PROXY_PORT in one line when the port is taken', async () => {
+    const blocker = createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
+    const { port } = blocker.address() as { port: number }
+    try {
+      const result = await runTool(SERVER, cleanEnv({ PORT: '0', PGLITE_DATA_DIR: 'memory://', WS_PROXY_PORT: String(port) }))
+      assertOneLineError(result, new RegExp(`^error: WS_PROXY_PORT: cannot listen on 127.0.0.1:${port} \\(already in use\\)$`))
+    } finally {
+      blocker.close()
+    }
+  })
+
   it('names DATABASE_URL in one line when it is not a postgres URL', async () => {
     const result = await runTool(SERVER, cleanEnv({ DATABASE_URL: 'mysql://root:secret-pw@localhost/app' }))
     assertOneLineError(result, /^error: DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/)
