@@ -2,28 +2,35 @@
 
 /**
  * SST (v3 configuration syntax, `sst` 4.x on npm). Each route of `lib/manifest.ts` deploys
- * as its own Lambda function behind one API Gateway HTTP API, and all of them as one
- * Cloudflare Worker. Infrastructure code lives in `infra/` and is imported inside `run()`:
- * SST refuses top-level imports here.
+ * as its own Lambda function behind one API Gateway HTTP API; with EDGE_WORKER=1, all of them
+ * as one Cloudflare Worker too. In `sst dev` the functions run on this machine against the
+ * local database that `npm run dev:db` serves (infra/dev.ts), so no cloud database is needed.
+ * Infrastructure code lives in `infra/` and is imported inside `app()` and `run()`: SST
+ * refuses top-level imports here.
  */
 export default $config({
-  app(input) {
+  async app(input) {
+    const { providersFor } = await import('./infra/settings')
     const production = input?.stage === 'production'
     return {
       name: 'users-api',
       home: 'aws',
-      // The version `sst add cloudflare` writes (https://sst.dev/docs/cloudflare/).
-      providers: { cloudflare: '5.37.1' },
+      providers: providersFor(process.env),
       // Production data and endpoints survive `sst remove` and cannot be deleted by mistake.
       removal: production ? 'retain' : 'remove',
       protect: production,
     }
   },
   async run() {
-    const { createApi, createEdge, createSecrets } = await import('./infra/api')
-    const secrets = createSecrets()
-    const api = createApi(secrets)
-    const edge = createEdge(secrets)
-    return { url: api.url, edge: edge.url }
+    const { readDevDatabase, readEdgeSwitch } = await import('./infra/settings')
+    const { createDatabaseSecrets, createSharedSecrets } = await import('./infra/secrets')
+    const { createDevDatabase } = await import('./infra/dev')
+    const { createApi, createEdge } = await import('./infra/api')
+    const edge = readEdgeSwitch(process.env)
+    const database = $dev ? createDevDatabase(readDevDatabase(process.env)) : createDatabaseSecrets()
+    const links = { ...createSharedSecrets(), ...database }
+    const api = createApi(links)
+    if (!edge) return { url: api.url }
+    return { url: api.url, edge: createEdge(links).url }
   },
 })

@@ -1,35 +1,14 @@
 /**
- * The HTTP API: one function per manifest route, each linked to the secrets its code reads
- * through `Resource` (lib/config.ts) and to no others; and the same routes as one Cloudflare
- * Worker. Set the secrets once per stage:
- *   npx sst secret set DatabaseUrl 'postgres://…neon.tech/db?sslmode=require' --stage production
- *   npx sst secret set JwtSecret "$(openssl rand -base64 48)" --stage production
- *   npx sst secret set AdminUsername boss --stage production
- *   npx sst secret set AdminPassword '…' --stage production
- * and, optionally, DatabaseReplicaUrl and RedisUrl.
+ * The HTTP API: one function per manifest route, each linked to the values its code reads
+ * through `Resource` (lib/config.ts) and to no others (infra/secrets.ts); and, when
+ * EDGE_WORKER=1, the same routes as one Cloudflare Worker.
  */
-import { DEFAULT_ENTRY, DEFAULT_FUNCTION, FUNCTION_TIMEOUT_SECONDS, MANIFEST, memoryOf, type Secret } from '../lib/manifest'
+import { DEFAULT_ENTRY, DEFAULT_FUNCTION, FUNCTION_TIMEOUT_SECONDS, MANIFEST, memoryOf } from '../lib/manifest'
+import { linksOf, type Links } from './secrets'
 
 const handlerOf = (entry: string) => entry.replace(/\.ts$/, '.handler')
 
-export function createSecrets() {
-  return {
-    DatabaseUrl: new sst.Secret('DatabaseUrl'),
-    JwtSecret: new sst.Secret('JwtSecret'),
-    // Optional: the placeholder '' reads as unset (lib/config.ts treats an empty value so).
-    DatabaseReplicaUrl: new sst.Secret('DatabaseReplicaUrl', ''),
-    // A Redis reachable from Lambda without a VPC (TLS, e.g. Upstash): `rediss://…`. A VPC
-    // for sst.aws.Redis would put every function in it, and cold starts and NAT would cost more.
-    RedisUrl: new sst.Secret('RedisUrl', ''),
-    // The first super_admin, created by `npx sst shell --stage <stage> -- npm run migrate`.
-    AdminUsername: new sst.Secret('AdminUsername'),
-    AdminPassword: new sst.Secret('AdminPassword'),
-  } satisfies Record<Secret | 'AdminUsername' | 'AdminPassword', unknown>
-}
-
-export type Secrets = ReturnType<typeof createSecrets>
-
-export function createApi(secrets: Secrets) {
+export function createApi(links: Links) {
   const api = new sst.aws.ApiGatewayV2('Api')
   for (const route of MANIFEST) {
     api.route(`${route.method} ${route.path}`, {
@@ -44,7 +23,7 @@ export function createApi(secrets: Secrets) {
       memory: `${memoryOf(route)} MB`,
       // One request per instance; the retries and fallbacks work inside this deadline.
       timeout: `${FUNCTION_TIMEOUT_SECONDS} seconds`,
-      link: route.secrets.map((name) => secrets[name]),
+      link: linksOf(links, route.secrets),
     })
   }
   // Whatever no route takes: FastAPI's 404, or 405 with Allow (API Gateway's own 404 is not
@@ -60,10 +39,10 @@ export function createApi(secrets: Secrets) {
 }
 
 /** Every route as one Worker: a Neon Pool per request, closed after it (lib/edge/worker.ts). */
-export function createEdge(secrets: Secrets) {
+export function createEdge(links: Links) {
   return new sst.cloudflare.Worker('Edge', {
     handler: 'functions/edge/worker.ts',
     url: true,
-    link: [secrets.DatabaseUrl, secrets.DatabaseReplicaUrl, secrets.JwtSecret],
+    link: linksOf(links, ['DatabaseUrl', 'DatabaseReplicaUrl', 'JwtSecret']),
   })
 }

@@ -1,102 +1,75 @@
 /**
- * `sst.config.ts` cannot be deployed here (the SST CLI downloads Pulumi when it starts), so it
- * is loaded with recording stand-ins for `$config`, `$app`, `$dev` and the `sst.*` components
- * it uses, and what it declares is checked against the manifest and the code.
+ * `sst.config.ts` cannot be deployed here, so it is loaded with recording stand-ins
+ * (tests/support/sst.ts) as `sst deploy` ($dev: false) and `sst dev` ($dev: true) would run it,
+ * with the Worker switched off and on, and what it declares is checked against the manifest
+ * and the code. `npm run typecheck:sst` checks the same files against SST's own types.
  */
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
 import { DEFAULT_ENTRY, MANIFEST } from '../lib/manifest.ts'
-
-interface RecordedSecret {
-  readonly name: string
-  readonly placeholder: string | undefined
-}
-interface RecordedRoute {
-  readonly key: string
-  readonly args: { handler: string; runtime: string; architecture: string; memory: string; timeout: string; link?: RecordedSecret[] }
-}
-
-const recorded = { secrets: [] as RecordedSecret[], apis: [] as { name: string; routes: RecordedRoute[] }[], workers: [] as { name: string; args: { handler: string; url: boolean; link: RecordedSecret[] } }[] }
-
-class Secret implements RecordedSecret {
-  readonly name: string
-  readonly placeholder: string | undefined
-  constructor(name: string, placeholder?: string) {
-    this.name = name
-    this.placeholder = placeholder
-    recorded.secrets.push(this)
-  }
-}
-class ApiGatewayV2 {
-  readonly name: string
-  readonly routes: RecordedRoute[] = []
-  readonly url = 'https://api.example.invalid'
-  constructor(name: string) {
-    this.name = name
-    recorded.apis.push(this)
-  }
-  route(key: string, args: RecordedRoute['args']) {
-    this.routes.push({ key, args })
-  }
-}
-class Worker {
-  readonly url = 'https://edge.example.invalid'
-  constructor(name: string, args: (typeof recorded.workers)[number]['args']) {
-    recorded.workers.push({ name, args })
-  }
-}
-
-interface SstConfig {
-  app(input: { stage: string }): { name: string; home: string; removal: string; protect: boolean; providers?: Record<string, unknown> }
-  run(): Promise<Record<string, unknown>>
-}
+import { DEV_DATABASE_PORTS, PROVIDERS } from '../infra/settings.ts'
+import { appOf, loadSstConfig, runConfig, StandInSecret, type Recorded, type SstConfig } from './support/sst.ts'
 
 const handlerFile = (handler: string) => handler.replace(/\.handler$/, '.ts')
+const entryOf = (key: string) => (key === '$default' ? undefined : MANIFEST.find((item) => `${item.method} ${item.path}` === key))
+const namesOf = (links: readonly { name: string }[] | undefined) => (links ?? []).map((link) => link.name).sort()
+const secretNames = (recorded: Recorded) => recorded.secrets.map((secret) => secret.name).sort()
+const routesOf = (recorded: Recorded) => recorded.apis[0]?.routes ?? []
 
-describe('sst.config.ts, loaded with recording stand-ins', () => {
-  let config: SstConfig
+let config: SstConfig
+before(async () => {
+  config = await loadSstConfig()
+})
+
+describe('sst.config.ts app(): stages and providers', () => {
+  it('keeps production: retained and protected; other stages removable', async () => {
+    const production = await appOf(config, 'production')
+    assert.deepEqual([production.name, production.home, production.removal, production.protect], ['users-api', 'aws', 'retain', true])
+    const personal = await appOf(config, 'alice')
+    assert.deepEqual([personal.removal, personal.protect], ['remove', false])
+  })
+
+  it('needs no Cloudflare provider unless the Worker is switched on, and pins what it declares', async () => {
+    const off = await appOf(config, 'alice')
+    assert.deepEqual(off.providers, { aws: PROVIDERS.aws, random: PROVIDERS.random })
+    const on = await appOf(config, 'alice', { EDGE_WORKER: '1' })
+    assert.deepEqual(on.providers, { aws: PROVIDERS.aws, random: PROVIDERS.random, cloudflare: PROVIDERS.cloudflare })
+    for (const version of Object.values(PROVIDERS)) assert.match(version, /^\d+\.\d+\.\d+$/, 'an exact version')
+  })
+
+  it('refuses a malformed switch in run(), with one line naming it (app() may not throw: SST hides its errors)', async () => {
+    const app = await appOf(config, 'alice', { EDGE_WORKER: 'maybe' })
+    assert.equal('cloudflare' in app.providers, false)
+    await assert.rejects(runConfig(config, { dev: false, shell: { EDGE_WORKER: 'maybe' } }), /^SettingError: EDGE_WORKER: must be 1 \(deploy the Cloudflare Worker\) or 0 \(do not\)$/)
+  })
+})
+
+describe('sst.config.ts run() as sst deploy ($dev: false)', () => {
+  let recorded: Recorded
   let outputs: Record<string, unknown>
   const loaded: { shutdown(): Promise<void> }[] = []
-
   before(async () => {
-    Object.assign(globalThis, {
-      $config: (definition: SstConfig) => definition,
-      $app: { name: 'users-api', stage: 'test' },
-      $dev: false,
-      sst: { Secret, aws: { ApiGatewayV2 }, cloudflare: { Worker } },
-    })
-    // Through a variable, so that the type checker does not follow it: sst.config.ts is typed by
-    // .sst/platform, which only the SST CLI generates.
-    const file = '../sst.config.ts'
-    config = ((await import(file)) as { default: SstConfig }).default
-    outputs = await config.run()
+    ;({ recorded, outputs } = await runConfig(config, { dev: false }))
   })
   after(async () => {
     for (const fn of loaded) await fn.shutdown()
   })
 
-  it('keeps production: retained and protected; other stages removable', () => {
-    const production = config.app({ stage: 'production' })
-    assert.deepEqual([production.name, production.home, production.removal, production.protect], ['users-api', 'aws', 'retain', true])
-    const dev = config.app({ stage: 'alice' })
-    assert.deepEqual([dev.removal, dev.protect], ['remove', false])
-    assert.ok(production.providers && 'cloudflare' in production.providers, 'the Cloudflare provider, for the Worker')
-  })
-
-  it('wires every manifest route once, and $default, on one HTTP API', () => {
+  it('wires every manifest route once, and $default, on one HTTP API, and no Worker', () => {
     assert.equal(recorded.apis.length, 1)
-    const keys = recorded.apis[0]?.routes.map((route) => route.key) ?? []
+    const keys = routesOf(recorded).map((route) => route.key)
     assert.deepEqual([...keys].sort(), [...MANIFEST.map((route) => `${route.method} ${route.path}`), '$default'].sort())
     assert.equal(new Set(keys).size, keys.length, 'no route twice')
-    assert.deepEqual(outputs, { url: 'https://api.example.invalid', edge: 'https://edge.example.invalid' })
+    assert.equal(recorded.workers.length, 0)
+    assert.deepEqual(outputs, { url: 'https://api.example.invalid' })
   })
 
   it('points each route at its manifest entry, a file that exports a Lambda handler', async () => {
     // A function starts its lifespans when loaded; none connects before a request.
     Object.assign(process.env, { DATABASE_URL: 'postgres://nobody@127.0.0.1:9/none', JWT_SECRET: 'a-config-test-secret-of-32-characters' })
-    for (const route of recorded.apis[0]?.routes ?? []) {
-      const entry = route.key === '$default' ? DEFAULT_ENTRY : MANIFEST.find((item) => `${item.method} ${item.path}` === route.key)?.entry
+    for (const route of routesOf(recorded)) {
+      const entry = route.key === '$default' ? DEFAULT_ENTRY : entryOf(route.key)?.entry
       assert.equal(handlerFile(route.args.handler), entry, route.key)
       assert.ok(existsSync(handlerFile(route.args.handler)), `${route.args.handler}: no such file`)
       const module = (await import(`../${handlerFile(route.args.handler)}`)) as { handler: unknown; shutdown(): Promise<void> }
@@ -106,39 +79,112 @@ describe('sst.config.ts, loaded with recording stand-ins', () => {
   })
 
   it('links each function to the secrets its manifest entry names, and no others', () => {
-    for (const route of recorded.apis[0]?.routes ?? []) {
-      const linked = (route.args.link ?? []).map((secret) => secret.name).sort()
-      const expected = route.key === '$default' ? [] : [...(MANIFEST.find((item) => `${item.method} ${item.path}` === route.key)?.secrets ?? [])].sort()
-      assert.deepEqual(linked, expected, route.key)
+    for (const route of routesOf(recorded)) {
+      assert.deepEqual(namesOf(route.args.link), [...(entryOf(route.key)?.secrets ?? [])].sort(), route.key)
+      for (const link of route.args.link ?? []) assert.ok(link instanceof StandInSecret, `${route.key}: ${link.name} is a secret`)
     }
   })
 
   it('runs every function on nodejs22.x, arm64, with the memory and timeout intended', () => {
-    for (const route of recorded.apis[0]?.routes ?? []) {
+    for (const route of routesOf(recorded)) {
       assert.equal(route.args.runtime, 'nodejs22.x', route.key)
       assert.equal(route.args.architecture, 'arm64', route.key)
       if (route.key === '$default') continue
-      const entry = MANIFEST.find((item) => `${item.method} ${item.path}` === route.key)
+      const entry = entryOf(route.key)
       assert.equal(route.args.memory, `${entry && 'memoryMb' in entry ? entry.memoryMb : 512} MB`, route.key)
       assert.equal(route.args.timeout, '10 seconds', route.key)
     }
   })
 
-  it('declares the secrets: database URL, JWT key and first admin required; replica and Redis optional', () => {
-    const byName = new Map(recorded.secrets.map((secret) => [secret.name, secret.placeholder]))
-    assert.deepEqual([...byName.keys()].sort(), ['AdminPassword', 'AdminUsername', 'DatabaseReplicaUrl', 'DatabaseUrl', 'JwtSecret', 'RedisUrl'])
-    for (const required of ['DatabaseUrl', 'JwtSecret', 'AdminUsername', 'AdminPassword']) assert.equal(byName.get(required), undefined, `${required} has no placeholder`)
-    assert.equal(byName.get('DatabaseReplicaUrl'), '')
-    assert.equal(byName.get('RedisUrl'), '')
+  it('asks only for what cannot be made: the database URL and the admin password; the token key is generated per stage', () => {
+    const byName = new Map(recorded.secrets.map((secret) => [secret.name, secret]))
+    assert.deepEqual(secretNames(recorded), ['AdminPassword', 'AdminUsername', 'DatabaseReplicaUrl', 'DatabaseUrl', 'JwtSecret', 'RedisUrl'])
+    for (const required of ['DatabaseUrl', 'AdminPassword']) {
+      assert.throws(() => byName.get(required)?.properties(), new RegExp(`^Error: Set a value for ${required} with \`sst secret set ${required} <value>\`$`))
+    }
+    assert.deepEqual(byName.get('AdminUsername')?.properties(), { value: 'admin' })
+    assert.deepEqual(byName.get('DatabaseReplicaUrl')?.properties(), { value: '' })
+    assert.deepEqual(byName.get('RedisUrl')?.properties(), { value: '' })
+    // The token key: a random value kept in the stage's state, long enough for HS256 (lib/config.ts: 32+).
+    assert.equal(recorded.passwords.length, 1)
+    const generated = recorded.passwords[0]
+    assert.ok(generated && generated.args.length >= 32, 'at least 32 characters')
+    assert.equal(byName.get('JwtSecret')?.placeholder, generated?.result)
+    assert.equal(recorded.devCommands.length, 0, 'no dev command outside dev mode')
+    assert.equal(recorded.linkables.length, 0, 'no local database outside dev mode')
   })
+})
 
+describe('sst.config.ts run() with the Worker switched on (EDGE_WORKER=1)', () => {
   it('deploys the edge worker from its module, linked to what it reads', async () => {
+    const { recorded, outputs } = await runConfig(config, { dev: false, shell: { EDGE_WORKER: '1' } })
     assert.equal(recorded.workers.length, 1)
     const worker = recorded.workers[0]
     assert.equal(worker?.args.handler, 'functions/edge/worker.ts')
     assert.equal(worker?.args.url, true)
-    assert.deepEqual(worker?.args.link.map((secret) => secret.name).sort(), ['DatabaseReplicaUrl', 'DatabaseUrl', 'JwtSecret'])
+    assert.deepEqual(namesOf(worker?.args.link), ['DatabaseReplicaUrl', 'DatabaseUrl', 'JwtSecret'])
+    assert.deepEqual(outputs, { url: 'https://api.example.invalid', edge: 'https://edge.example.invalid' })
     const module = (await import('../functions/edge/worker.ts')) as { default: { fetch: unknown } }
     assert.equal(typeof module.default.fetch, 'function')
+  })
+})
+
+describe('sst.config.ts run() as sst dev ($dev: true)', () => {
+  it('starts the local database with a DevCommand and links every function that reads DatabaseUrl to it', async () => {
+    const { recorded } = await runConfig(config, { dev: true })
+    assert.equal(recorded.devCommands.length, 1)
+    const command = recorded.devCommands[0]
+    assert.equal(command?.args.dev.command, 'npm run dev:db')
+    assert.notEqual(command?.args.dev.autostart, false, 'starts with sst dev')
+    assert.deepEqual(command?.args.environment, { PGLITE_PORT: String(DEV_DATABASE_PORTS.postgres), WS_PROXY_PORT: String(DEV_DATABASE_PORTS.wsProxy) })
+
+    const local = new Map(recorded.linkables.map((linkable) => [linkable.name, linkable.properties()]))
+    assert.deepEqual(Object.fromEntries(local), {
+      DatabaseUrl: { value: `postgres://postgres@127.0.0.1:${DEV_DATABASE_PORTS.postgres}/postgres` },
+      DatabaseWsProxy: { value: `127.0.0.1:${DEV_DATABASE_PORTS.wsProxy}` },
+    })
+    // No secret to set by hand: the database ones are not declared, the rest have values.
+    assert.deepEqual(secretNames(recorded), ['DatabaseReplicaUrl', 'JwtSecret', 'RedisUrl'])
+    for (const secret of recorded.secrets) assert.equal(typeof secret.properties().value, 'string', secret.name)
+
+    for (const route of routesOf(recorded)) {
+      const secrets = [...(entryOf(route.key)?.secrets ?? [])]
+      const expected = secrets.includes('DatabaseUrl') ? [...secrets, 'DatabaseWsProxy'] : secrets
+      assert.deepEqual(namesOf(route.args.link), expected.sort(), route.key)
+      const database = route.args.link?.find((link) => link.name === 'DatabaseUrl')
+      if (database) assert.ok(recorded.linkables.includes(database as never), `${route.key} reads the local database, not a secret`)
+    }
+  })
+
+  it('links the Worker to the local database too when it is switched on', async () => {
+    const { recorded } = await runConfig(config, { dev: true, shell: { EDGE_WORKER: 'true' } })
+    assert.deepEqual(namesOf(recorded.workers[0]?.args.link), ['DatabaseReplicaUrl', 'DatabaseUrl', 'DatabaseWsProxy', 'JwtSecret'])
+  })
+
+  it("uses the shell's DATABASE_URL and ports when set; a Neon URL goes without the local proxy", async () => {
+    const server = 'postgres://app:pw@127.0.0.1:5432/app'
+    const { recorded } = await runConfig(config, { dev: true, shell: { DATABASE_URL: server, PGLITE_PORT: '6001', WS_PROXY_PORT: '6002' } })
+    assert.deepEqual(recorded.devCommands[0]?.args.environment, { PGLITE_PORT: '6001', WS_PROXY_PORT: '6002', DATABASE_URL: server })
+    assert.deepEqual(
+      recorded.linkables.map((linkable) => [linkable.name, linkable.properties()]),
+      [
+        ['DatabaseUrl', { value: server }],
+        ['DatabaseWsProxy', { value: '127.0.0.1:6002' }],
+      ],
+    )
+    const neon = 'postgres://app:pw@ep-cool-sun-123456.eu-central-1.aws.neon.tech/app?sslmode=require'
+    const withNeon = await runConfig(config, { dev: true, shell: { DATABASE_URL: neon } })
+    assert.deepEqual(withNeon.recorded.linkables.map((linkable) => linkable.name), ['DatabaseUrl'])
+  })
+
+  it('refuses malformed dev settings with one line naming the variable, never echoing it', async () => {
+    await assert.rejects(runConfig(config, { dev: true, shell: { PGLITE_PORT: '99999' } }), /^SettingError: PGLITE_PORT: must be a port number from 1 to 65535$/)
+    await assert.rejects(runConfig(config, { dev: true, shell: { WS_PROXY_PORT: 'x' } }), /^SettingError: WS_PROXY_PORT: must be a port number from 1 to 65535$/)
+    await assert.rejects(runConfig(config, { dev: true, shell: { DATABASE_URL: 'mysql://secret@db/x' } }), (error: Error) => {
+      assert.equal(error.message, 'DATABASE_URL: must be a postgres:// or postgresql:// URL with a host')
+      return true
+    })
+    // A deploy does not read them.
+    await runConfig(config, { dev: false, shell: { PGLITE_PORT: '99999', DATABASE_URL: 'mysql://secret@db/x' } })
   })
 })

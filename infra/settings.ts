@@ -1,0 +1,110 @@
+/**
+ * What the deployment reads from the shell that runs `sst`, and the provider versions it pins.
+ * Plain code with no SST globals, so that `app()` of sst.config.ts can load it too (it runs
+ * before the platform is set up) and tests can call it directly.
+ */
+
+/**
+ * The provider versions the installed SST CLI accepts: those its platform is built against
+ * (`.sst/platform/package.json` after `sst install`). SST refuses one older than its own
+ * ("SST needs 6.15.0 or higher") and finds no package for some (cloudflare 5.37.1), so a pin
+ * must move with `sst` in package.json; `npm run typecheck:sst` fails when they drift.
+ */
+export const PROVIDERS = {
+  aws: '7.20.0',
+  // Generates the token key of each stage (kept in the stage's state).
+  random: '4.16.6',
+  // Only with EDGE_WORKER=1: the Worker is opt-in, so an AWS-only user needs no Cloudflare token.
+  cloudflare: '6.15.0',
+} as const
+
+/** Where `sst dev`'s local database listens (`npm run dev:db`), unless the shell says otherwise. */
+export const DEV_DATABASE_PORTS = { postgres: 55432, wsProxy: 55433 } as const
+
+export type ShellEnv = Readonly<Record<string, string | undefined>>
+
+export interface DevDatabase {
+  /** What `Resource.DatabaseUrl.value` holds in the local functions. */
+  readonly url: string
+  /** `host:port` of the local Neon WebSocket proxy; undefined for a Neon URL (Neon's own). */
+  readonly wsProxy: string | undefined
+  /** The environment of `npm run dev:db` under `sst dev`. */
+  readonly environment: Record<string, string>
+}
+
+/** A value the deployment cannot use: one line naming the variable, never echoing it back. */
+export class SettingError extends Error {
+  override name = 'SettingError'
+}
+
+const ON = ['1', 'true', 'yes', 'on']
+const OFF = ['', '0', 'false', 'no', 'off']
+
+/** EDGE_WORKER=1: deploy every route as one Cloudflare Worker too. Off unless said. */
+export function readEdgeSwitch(env: ShellEnv): boolean {
+  const value = (env.EDGE_WORKER ?? '').trim().toLowerCase()
+  if (ON.includes(value)) return true
+  if (OFF.includes(value)) return false
+  throw new SettingError('EDGE_WORKER: must be 1 (deploy the Cloudflare Worker) or 0 (do not)')
+}
+
+/**
+ * The providers `app()` declares: Cloudflare's only when the Worker is deployed. A malformed
+ * EDGE_WORKER counts as off here, because SST hides what `app()` throws behind "Unexpected
+ * error occurred" (sst#6194); `run()` reads the switch again and stops with its message.
+ */
+export function providersFor(env: ShellEnv): Record<string, string> {
+  const { cloudflare, ...always } = PROVIDERS
+  let edge: boolean
+  try {
+    edge = readEdgeSwitch(env)
+  } catch {
+    edge = false
+  }
+  return edge ? { ...always, cloudflare } : always
+}
+
+function readPort(env: ShellEnv, name: string, fallback: number): number {
+  const value = env[name]
+  if (value === undefined || value === '') return fallback
+  if (!/^\d{1,5}$/.test(value) || Number(value) < 1 || Number(value) > 65535) {
+    throw new SettingError(`${name}: must be a port number from 1 to 65535`)
+  }
+  return Number(value)
+}
+
+/** The host of a postgres:// URL, or undefined when it is not one. */
+function postgresHost(url: string): string | undefined {
+  try {
+    const parsed = new URL(url)
+    return (parsed.protocol === 'postgres:' || parsed.protocol === 'postgresql:') && parsed.hostname !== '' ? parsed.hostname : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * `sst dev`'s database: the embedded PGlite that `npm run dev:db` starts on a fixed port, or
+ * the PostgreSQL server of DATABASE_URL when the shell sets one; either reached, as Neon is
+ * when deployed, over a WebSocket, through the proxy that `npm run dev:db` starts beside it.
+ * Read only in dev mode: a deploy ignores these variables.
+ */
+export function readDevDatabase(env: ShellEnv): DevDatabase {
+  const postgresPort = readPort(env, 'PGLITE_PORT', DEV_DATABASE_PORTS.postgres)
+  const proxyPort = readPort(env, 'WS_PROXY_PORT', DEV_DATABASE_PORTS.wsProxy)
+  const external = env.DATABASE_URL === '' ? undefined : env.DATABASE_URL
+  const host = external === undefined ? undefined : postgresHost(external)
+  if (external !== undefined && host === undefined) {
+    throw new SettingError('DATABASE_URL: must be a postgres:// or postgresql:// URL with a host')
+  }
+  const neon = host !== undefined && (host.endsWith('.neon.tech') || host.endsWith('.neon.build'))
+  return {
+    url: external ?? `postgres://postgres@127.0.0.1:${postgresPort}/postgres`,
+    wsProxy: neon ? undefined : `127.0.0.1:${proxyPort}`,
+    environment: {
+      PGLITE_PORT: String(postgresPort),
+      WS_PROXY_PORT: String(proxyPort),
+      ...(external === undefined ? {} : { DATABASE_URL: external }),
+    },
+  }
+}

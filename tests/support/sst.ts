@@ -1,0 +1,191 @@
+/**
+ * `sst.config.ts` loaded with recording stand-ins for `$config`, `$app`, `$dev`, `sst.*` and
+ * `random.*`, since the SST CLI cannot deploy here (it needs AWS and downloads Pulumi). The
+ * stand-ins record what the config declares and link as SST does: a linked resource reaches
+ * a function as `SST_RESOURCE_<name>` holding the JSON of its properties (a secret's is
+ * `{ value }`: the value set with `sst secret set`, else its placeholder), which is what
+ * `Resource` from `sst/resource` reads.
+ */
+
+/** Something a function can be linked to. */
+export interface StandInLinkable {
+  readonly name: string
+  properties(): Record<string, unknown>
+}
+
+export class StandInSecret implements StandInLinkable {
+  readonly name: string
+  readonly placeholder: unknown
+  constructor(name: string, placeholder?: unknown) {
+    this.name = name
+    this.placeholder = placeholder
+    recorded.secrets.push(this)
+  }
+  /** As SST does: a secret never set and without a placeholder stops the deploy. */
+  properties(): Record<string, unknown> {
+    const value = this.placeholder instanceof GeneratedOutput ? this.placeholder.value : this.placeholder
+    if (typeof value !== 'string') throw new Error(`Set a value for ${this.name} with \`sst secret set ${this.name} <value>\``)
+    return { value }
+  }
+}
+
+export class LinkableStandIn implements StandInLinkable {
+  readonly name: string
+  readonly definition: { properties: Record<string, unknown> }
+  constructor(name: string, definition: { properties: Record<string, unknown> }) {
+    this.name = name
+    this.definition = definition
+    recorded.linkables.push(this)
+  }
+  properties(): Record<string, unknown> {
+    return this.definition.properties
+  }
+}
+
+/** A value Pulumi makes at deploy time (here: made at once). */
+export class GeneratedOutput {
+  readonly value: string
+  constructor(value: string) {
+    this.value = value
+  }
+}
+
+class RandomPassword {
+  readonly name: string
+  readonly args: { length: number; special?: boolean }
+  readonly result: GeneratedOutput
+  constructor(name: string, args: { length: number; special?: boolean }) {
+    this.name = name
+    this.args = args
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
+    this.result = new GeneratedOutput(Array.from({ length: args.length }, (_, index) => alphabet[(index * 7) % alphabet.length]).join(''))
+    recorded.passwords.push(this)
+  }
+}
+
+export interface RouteArgs {
+  readonly handler: string
+  readonly runtime: string
+  readonly architecture: string
+  readonly memory: string
+  readonly timeout: string
+  readonly link?: StandInLinkable[]
+}
+
+class ApiGatewayV2 {
+  readonly name: string
+  readonly routes: { key: string; args: RouteArgs }[] = []
+  readonly url = 'https://api.example.invalid'
+  constructor(name: string) {
+    this.name = name
+    recorded.apis.push(this)
+  }
+  route(key: string, args: RouteArgs) {
+    this.routes.push({ key, args })
+  }
+}
+
+class Worker {
+  readonly url = 'https://edge.example.invalid'
+  readonly name: string
+  readonly args: { handler: string; url: boolean; link: StandInLinkable[] }
+  constructor(name: string, args: Worker['args']) {
+    this.name = name
+    this.args = args
+    recorded.workers.push(this)
+  }
+}
+
+export interface DevCommandArgs {
+  readonly dev: { title?: string; command: string; autostart?: boolean; directory?: string }
+  readonly environment?: Record<string, string>
+  readonly link?: StandInLinkable[]
+}
+
+class DevCommand {
+  readonly name: string
+  readonly args: DevCommandArgs
+  constructor(name: string, args: DevCommandArgs) {
+    this.name = name
+    this.args = args
+    recorded.devCommands.push(this)
+  }
+}
+
+const recorded = {
+  secrets: [] as StandInSecret[],
+  linkables: [] as LinkableStandIn[],
+  passwords: [] as RandomPassword[],
+  apis: [] as ApiGatewayV2[],
+  workers: [] as Worker[],
+  devCommands: [] as DevCommand[],
+}
+
+export type Recorded = typeof recorded
+
+export interface SstConfig {
+  app(input: { stage: string }): Promise<{ name: string; home: string; removal: string; protect: boolean; providers: Record<string, unknown> }>
+  run(): Promise<Record<string, unknown>>
+}
+
+/** The shell variables the config reads; each is set as given, or unset, while it runs. */
+const SHELL = ['EDGE_WORKER', 'DATABASE_URL', 'PGLITE_PORT', 'WS_PROXY_PORT'] as const
+export type Shell = Partial<Record<(typeof SHELL)[number], string>>
+
+async function withShell<T>(shell: Shell, body: () => Promise<T>): Promise<T> {
+  const saved = SHELL.map((name) => [name, process.env[name]] as const)
+  for (const name of SHELL) {
+    if (shell[name] === undefined) delete process.env[name]
+    else process.env[name] = shell[name]
+  }
+  try {
+    return await body()
+  } finally {
+    for (const [name, value] of saved) {
+      if (value === undefined) delete process.env[name]
+      else process.env[name] = value
+    }
+  }
+}
+
+export async function loadSstConfig(): Promise<SstConfig> {
+  Object.assign(globalThis, {
+    $config: (definition: SstConfig) => definition,
+    $app: { name: 'users-api', stage: 'test' },
+    $dev: false,
+    sst: { Secret: StandInSecret, Linkable: LinkableStandIn, aws: { ApiGatewayV2 }, cloudflare: { Worker }, x: { DevCommand } },
+    random: { RandomPassword },
+  })
+  // Through a variable, so that the type checker does not follow it: sst.config.ts is typed by
+  // .sst/platform (npm run typecheck:sst checks it there).
+  const file = '../../sst.config.ts'
+  return ((await import(file)) as { default: SstConfig }).default
+}
+
+/** `app()` for a stage, with the given shell. */
+export function appOf(config: SstConfig, stage: string, shell: Shell = {}) {
+  return withShell(shell, () => config.app({ stage }))
+}
+
+/** `run()` as `sst deploy` (dev: false) or `sst dev` (dev: true) would, with the given shell. */
+export async function runConfig(config: SstConfig, options: { dev: boolean; shell?: Shell }): Promise<{ recorded: Recorded; outputs: Record<string, unknown> }> {
+  for (const list of Object.values(recorded)) list.length = 0
+  Object.assign(globalThis, { $dev: options.dev })
+  const outputs = await withShell(options.shell ?? {}, () => config.run())
+  const snapshot: Recorded = {
+    secrets: [...recorded.secrets],
+    linkables: [...recorded.linkables],
+    passwords: [...recorded.passwords],
+    apis: [...recorded.apis],
+    workers: [...recorded.workers],
+    devCommands: [...recorded.devCommands],
+  }
+  return { recorded: snapshot, outputs }
+}
+
+/** The environment SST gives a function linked to `links` (Link.propertiesToEnv). */
+export function linkedEnv(links: readonly StandInLinkable[]): Record<string, string> {
+  const env: Record<string, string> = { SST_RESOURCE_App: JSON.stringify({ name: 'users-api', stage: 'test' }) }
+  for (const link of links) env[`SST_RESOURCE_${link.name}`] = JSON.stringify(link.properties())
+  return env
+}
