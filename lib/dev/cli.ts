@@ -12,19 +12,25 @@ export function fail(error: unknown): never {
 export type StopStep = () => Promise<void> | void
 
 /**
- * How the long-running tools stop: on Ctrl-C (SIGINT) or SIGTERM, the steps added to the list
+ * How the long-running tools stop: on Ctrl-C (SIGINT), SIGTERM, or SIGHUP (the terminal went
+ * away: SST's multiplexer closes a dev command's pane so), the steps added to the list
  * run in reverse order of adding (last started, first stopped), then "stopped" and exit 0. A
- * second signal while stopping forces the exit. Returns the list to add steps to.
+ * second Ctrl-C while stopping forces the exit; a SIGTERM or SIGHUP then does not, since SST
+ * sends both when it closes a pane, and the steps (PGlite writing its data out) must finish.
+ * Returns the list to add steps to.
  */
 export function stopOnSignals(): StopStep[] {
   const steps: StopStep[] = []
   let stopping = false
   const stop = async (signal: string) => {
     if (stopping) {
+      if (signal !== 'SIGINT') return
       console.log('forced exit')
       process.exit(130)
     }
     stopping = true
+    // After a hang-up the terminal is gone: a line that cannot be written must not end the stop.
+    for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined)
     console.log(`\n${signal}: stopping`)
     for (const step of steps.reverse()) await step()
     console.log('stopped')
@@ -32,5 +38,6 @@ export function stopOnSignals(): StopStep[] {
   }
   process.on('SIGINT', () => void stop('SIGINT'))
   process.on('SIGTERM', () => void stop('SIGTERM'))
+  process.on('SIGHUP', () => void stop('SIGHUP'))
   return steps
 }
