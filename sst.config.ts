@@ -3,8 +3,9 @@
 /**
  * SST (v3 configuration syntax, `sst` 4.x on npm). Each route of `lib/manifest.ts` deploys
  * as its own Lambda function behind one API Gateway HTTP API; with EDGE_WORKER=1, all of them
- * as one Cloudflare Worker too. In `sst dev` the functions run on this machine against the
- * local database that `npm run dev:db` serves (infra/dev.ts), so no cloud database is needed.
+ * as one Cloudflare Worker too (not in `sst dev`). In `sst dev` the functions run on this
+ * machine against the local database that `npm run dev:db` serves (infra/dev.ts), so no
+ * cloud database and no secret is needed.
  * Infrastructure code lives in `infra/` and is imported inside `app()` and `run()`: SST
  * refuses top-level imports here.
  */
@@ -16,21 +17,25 @@ export default $config({
       name: 'users-api',
       home: 'aws',
       providers: providersFor(process.env),
-      // Production data and endpoints survive `sst remove` and cannot be deleted by mistake.
+      // `protect`: `sst remove` refuses the production stage. `retain` keeps the stateful AWS
+      // resources of a removed stage (SST's list: tables, buckets, RDS, VPCs); this app has
+      // none, its data is in Neon, so for production it only guards what may be added later.
       removal: production ? 'retain' : 'remove',
       protect: production,
     }
   },
   async run() {
-    const { readDevDatabase, readEdgeSwitch } = await import('./infra/settings')
+    const { checkRequiredSecrets, readDevDatabase, readEdgeSwitch } = await import('./infra/settings')
     const { createDatabaseSecrets, createSharedSecrets } = await import('./infra/secrets')
     const { createDevDatabase } = await import('./infra/dev')
     const { createApi, createEdge } = await import('./infra/api')
     const edge = readEdgeSwitch(process.env)
+    if (!$dev) checkRequiredSecrets(process.env, $app.stage)
     const database = $dev ? createDevDatabase(readDevDatabase(process.env)) : createDatabaseSecrets()
     const links = { ...createSharedSecrets(), ...database }
     const api = createApi(links)
-    if (!edge) return { url: api.url }
+    // A Worker runs on Cloudflare in `sst dev` too, where this machine's database is out of reach.
+    if (!edge || $dev) return { url: api.url }
     return { url: api.url, edge: createEdge(links).url }
   },
 })

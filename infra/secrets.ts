@@ -3,13 +3,13 @@
  * but a stage must work without the ones that can be made: the token key is a random value
  * made once per stage and kept in its state (`sst secret set JwtSecret …` replaces it), and
  * the first admin's name defaults to `admin`. Only the database URL and the admin's password
- * must be set: SST stops the deploy with one line naming `sst secret set` for each.
+ * must be set: `run()` stops a deploy without them, naming the commands (checkRequiredSecrets).
  *
  * In `sst dev` the database is the local one of infra/dev.ts, so no secret is needed at all.
  */
 import type { Secret } from '../lib/manifest'
 
-type Linked = sst.Secret | sst.Linkable<{ value: string }>
+type Linked = sst.Secret | sst.Linkable<{ value: $util.Input<string> }>
 
 /** Every value a function may be linked to, by the name `Resource` gives it (lib/config.ts). */
 export type Links = Record<Secret, Linked> & {

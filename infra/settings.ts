@@ -28,14 +28,19 @@ export interface DevDatabase {
   readonly url: string
   /** `host:port` of the local Neon WebSocket proxy; undefined for a Neon URL (Neon's own). */
   readonly wsProxy: string | undefined
-  /** The environment of `npm run dev:db` under `sst dev`. */
+  /**
+   * The environment of `npm run dev:db` under `sst dev`, beside the shell's own, which SST
+   * passes to its dev commands (DATABASE_URL, ADMIN_USERNAME, ADMIN_PASSWORD reach it so).
+   */
   readonly environment: Record<string, string>
 }
 
-/** A value the deployment cannot use: one line naming the variable, never echoing it back. */
-export class SettingError extends Error {
-  override name = 'SettingError'
-}
+/**
+ * What the deployment cannot use: one line naming the variable, never echoing its value.
+ * Named as SST's own error for users: the CLI prints an error from `run()` that reads
+ * `VisibleError: …` as its message alone, and any other with its stack trace.
+ */
+export class VisibleError extends Error {}
 
 const ON = ['1', 'true', 'yes', 'on']
 const OFF = ['', '0', 'false', 'no', 'off']
@@ -45,7 +50,7 @@ export function readEdgeSwitch(env: ShellEnv): boolean {
   const value = (env.EDGE_WORKER ?? '').trim().toLowerCase()
   if (ON.includes(value)) return true
   if (OFF.includes(value)) return false
-  throw new SettingError('EDGE_WORKER: must be 1 (deploy the Cloudflare Worker) or 0 (do not)')
+  throw new VisibleError('EDGE_WORKER: must be 1 (deploy the Cloudflare Worker) or 0 (do not)')
 }
 
 /**
@@ -68,7 +73,7 @@ function readPort(env: ShellEnv, name: string, fallback: number): number {
   const value = env[name]
   if (value === undefined || value === '') return fallback
   if (!/^\d{1,5}$/.test(value) || Number(value) < 1 || Number(value) > 65535) {
-    throw new SettingError(`${name}: must be a port number from 1 to 65535`)
+    throw new VisibleError(`${name}: must be a port number from 1 to 65535`)
   }
   return Number(value)
 }
@@ -95,16 +100,31 @@ export function readDevDatabase(env: ShellEnv): DevDatabase {
   const external = env.DATABASE_URL === '' ? undefined : env.DATABASE_URL
   const host = external === undefined ? undefined : postgresHost(external)
   if (external !== undefined && host === undefined) {
-    throw new SettingError('DATABASE_URL: must be a postgres:// or postgresql:// URL with a host')
+    throw new VisibleError('DATABASE_URL: must be a postgres:// or postgresql:// URL with a host')
   }
   const neon = host !== undefined && (host.endsWith('.neon.tech') || host.endsWith('.neon.build'))
   return {
     url: external ?? `postgres://postgres@127.0.0.1:${postgresPort}/postgres`,
     wsProxy: neon ? undefined : `127.0.0.1:${proxyPort}`,
-    environment: {
-      PGLITE_PORT: String(postgresPort),
-      WS_PROXY_PORT: String(proxyPort),
-      ...(external === undefined ? {} : { DATABASE_URL: external }),
-    },
+    environment: { PGLITE_PORT: String(postgresPort), WS_PROXY_PORT: String(proxyPort) },
   }
+}
+
+/** The secrets a deployed stage cannot do without, and cannot make (infra/secrets.ts). */
+export const REQUIRED_SECRETS = [
+  { name: 'DatabaseUrl', example: "'postgres://user:password@ep-….neon.tech/db?sslmode=require'" },
+  { name: 'AdminPassword', example: "'a long password'" },
+] as const
+
+/**
+ * Stops a deploy whose stage lacks a required secret, with one line naming the commands to
+ * run, the stage in them. SST gives a set secret to the config as SST_SECRET_<name> (the
+ * value sst.Secret itself reads); its own message for a missing one names neither the stage
+ * nor the other missing secrets, and comes with a stack trace.
+ */
+export function checkRequiredSecrets(env: ShellEnv, stage: string): void {
+  const missing = REQUIRED_SECRETS.filter(({ name }) => env[`SST_SECRET_${name}`] === undefined)
+  if (missing.length === 0) return
+  const commands = missing.map(({ name, example }) => `npx sst secret set ${name} ${example} --stage ${stage}`)
+  throw new VisibleError(`stage "${stage}" needs ${missing.map(({ name }) => name).join(' and ')}: ${commands.join(' && ')}`)
 }

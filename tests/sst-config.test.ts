@@ -5,11 +5,24 @@
  * and the code. `npm run typecheck:sst` checks the same files against SST's own types.
  */
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
+import { inspect } from 'node:util'
 import { DEFAULT_ENTRY, MANIFEST } from '../lib/manifest.ts'
 import { DEV_DATABASE_PORTS, PROVIDERS } from '../infra/settings.ts'
-import { appOf, loadSstConfig, runConfig, StandInSecret, type Recorded, type SstConfig } from './support/sst.ts'
+import { appOf, loadSstConfig, runConfig, StandInOutput, StandInSecret, type Recorded, type Shell, type SstConfig } from './support/sst.ts'
+
+/** What `sst secret set` gave a stage that has its required secrets. */
+const STAGE_SECRETS: Shell = { SST_SECRET_DatabaseUrl: 'postgres://app:pw@ep-cool-sun-123456.eu-central-1.aws.neon.tech/app', SST_SECRET_AdminPassword: 'a long password' }
+
+/** How SST's CLI will print an error from run(): its message alone when it reads `VisibleError: …`. */
+function shownAs(message: string) {
+  return (error: unknown) => {
+    assert.ok(error instanceof Error)
+    assert.equal(inspect(error).split('\n')[0], `VisibleError: ${message}`)
+    return true
+  }
+}
 
 const handlerFile = (handler: string) => handler.replace(/\.handler$/, '.ts')
 const entryOf = (key: string) => (key === '$default' ? undefined : MANIFEST.find((item) => `${item.method} ${item.path}` === key))
@@ -41,7 +54,7 @@ describe('sst.config.ts app(): stages and providers', () => {
   it('refuses a malformed switch in run(), with one line naming it (app() may not throw: SST hides its errors)', async () => {
     const app = await appOf(config, 'alice', { EDGE_WORKER: 'maybe' })
     assert.equal('cloudflare' in app.providers, false)
-    await assert.rejects(runConfig(config, { dev: false, shell: { EDGE_WORKER: 'maybe' } }), /^SettingError: EDGE_WORKER: must be 1 \(deploy the Cloudflare Worker\) or 0 \(do not\)$/)
+    await assert.rejects(runConfig(config, { dev: false, shell: { ...STAGE_SECRETS, EDGE_WORKER: 'maybe' } }), shownAs('EDGE_WORKER: must be 1 (deploy the Cloudflare Worker) or 0 (do not)'))
   })
 })
 
@@ -50,7 +63,7 @@ describe('sst.config.ts run() as sst deploy ($dev: false)', () => {
   let outputs: Record<string, unknown>
   const loaded: { shutdown(): Promise<void> }[] = []
   before(async () => {
-    ;({ recorded, outputs } = await runConfig(config, { dev: false }))
+    ;({ recorded, outputs } = await runConfig(config, { dev: false, shell: STAGE_SECRETS }))
   })
   after(async () => {
     for (const fn of loaded) await fn.shutdown()
@@ -99,25 +112,42 @@ describe('sst.config.ts run() as sst deploy ($dev: false)', () => {
   it('asks only for what cannot be made: the database URL and the admin password; the token key is generated per stage', () => {
     const byName = new Map(recorded.secrets.map((secret) => [secret.name, secret]))
     assert.deepEqual(secretNames(recorded), ['AdminPassword', 'AdminUsername', 'DatabaseReplicaUrl', 'DatabaseUrl', 'JwtSecret', 'RedisUrl'])
-    for (const required of ['DatabaseUrl', 'AdminPassword']) {
-      assert.throws(() => byName.get(required)?.properties(), new RegExp(`^Error: Set a value for ${required} with \`sst secret set ${required} <value>\`$`))
-    }
-    assert.deepEqual(byName.get('AdminUsername')?.properties(), { value: 'admin' })
-    assert.deepEqual(byName.get('DatabaseReplicaUrl')?.properties(), { value: '' })
-    assert.deepEqual(byName.get('RedisUrl')?.properties(), { value: '' })
-    // The token key: a random value kept in the stage's state, long enough for HS256 (lib/config.ts: 32+).
+    for (const required of ['DatabaseUrl', 'AdminPassword']) assert.equal(byName.get(required)?.placeholder, undefined, `${required} has no placeholder`)
+    assert.equal(byName.get('DatabaseUrl')?.properties().value, STAGE_SECRETS.SST_SECRET_DatabaseUrl)
+    assert.equal(byName.get('AdminUsername')?.placeholder, 'admin')
+    assert.equal(byName.get('DatabaseReplicaUrl')?.placeholder, '')
+    assert.equal(byName.get('RedisUrl')?.placeholder, '')
+    // The token key: a random value kept in the stage's state, secret, long enough for HS256 (lib/config.ts: 32+).
     assert.equal(recorded.passwords.length, 1)
     const generated = recorded.passwords[0]
     assert.ok(generated && generated.args.length >= 32, 'at least 32 characters')
+    assert.ok(generated?.result instanceof StandInOutput && generated.result.secret)
     assert.equal(byName.get('JwtSecret')?.placeholder, generated?.result)
+    assert.equal(byName.get('JwtSecret')?.properties().value, generated?.result.value)
     assert.equal(recorded.devCommands.length, 0, 'no dev command outside dev mode')
     assert.equal(recorded.linkables.length, 0, 'no local database outside dev mode')
+  })
+
+  it('stops a stage without its required secrets in one line naming each command, with the stage', async () => {
+    await assert.rejects(
+      runConfig(config, { dev: false }),
+      shownAs(
+        `stage "test" needs DatabaseUrl and AdminPassword: npx sst secret set DatabaseUrl 'postgres://user:password@ep-….neon.tech/db?sslmode=require' --stage test && npx sst secret set AdminPassword 'a long password' --stage test`,
+      ),
+    )
+    await assert.rejects(runConfig(config, { dev: false, shell: { SST_SECRET_DatabaseUrl: 'postgres://u@ep-x.neon.tech/db' } }), shownAs(`stage "test" needs AdminPassword: npx sst secret set AdminPassword 'a long password' --stage test`))
+  })
+
+  it('takes a token key set with sst secret set in place of the generated one', async () => {
+    const { recorded: withKey } = await runConfig(config, { dev: false, shell: { ...STAGE_SECRETS, SST_SECRET_JwtSecret: 'a-key-of-the-owners-own-choosing-0123456789' } })
+    const key = withKey.secrets.find((secret) => secret.name === 'JwtSecret')
+    assert.equal(key?.properties().value, 'a-key-of-the-owners-own-choosing-0123456789')
   })
 })
 
 describe('sst.config.ts run() with the Worker switched on (EDGE_WORKER=1)', () => {
   it('deploys the edge worker from its module, linked to what it reads', async () => {
-    const { recorded, outputs } = await runConfig(config, { dev: false, shell: { EDGE_WORKER: '1' } })
+    const { recorded, outputs } = await runConfig(config, { dev: false, shell: { ...STAGE_SECRETS, EDGE_WORKER: '1' } })
     assert.equal(recorded.workers.length, 1)
     const worker = recorded.workers[0]
     assert.equal(worker?.args.handler, 'functions/edge/worker.ts')
@@ -134,7 +164,8 @@ describe('sst.config.ts run() as sst dev ($dev: true)', () => {
     const { recorded } = await runConfig(config, { dev: true })
     assert.equal(recorded.devCommands.length, 1)
     const command = recorded.devCommands[0]
-    assert.equal(command?.args.dev.command, 'npm run dev:db')
+    assert.equal(command?.args.dev.command, 'node --import tsx lib/dev/db.ts')
+    assert.equal(JSON.parse(readFileSync('package.json', 'utf8')).scripts['dev:db'], 'tsx lib/dev/db.ts', 'the program of npm run dev:db')
     assert.notEqual(command?.args.dev.autostart, false, 'starts with sst dev')
     assert.deepEqual(command?.args.environment, { PGLITE_PORT: String(DEV_DATABASE_PORTS.postgres), WS_PROXY_PORT: String(DEV_DATABASE_PORTS.wsProxy) })
 
@@ -143,6 +174,8 @@ describe('sst.config.ts run() as sst dev ($dev: true)', () => {
       DatabaseUrl: { value: `postgres://postgres@127.0.0.1:${DEV_DATABASE_PORTS.postgres}/postgres` },
       DatabaseWsProxy: { value: `127.0.0.1:${DEV_DATABASE_PORTS.wsProxy}` },
     })
+    const url = recorded.linkables.find((linkable) => linkable.name === 'DatabaseUrl')?.definition.properties.value
+    assert.ok(url instanceof StandInOutput && url.secret, 'the URL is kept as a secret in the stage state')
     // No secret to set by hand: the database ones are not declared, the rest have values.
     assert.deepEqual(secretNames(recorded), ['DatabaseReplicaUrl', 'JwtSecret', 'RedisUrl'])
     for (const secret of recorded.secrets) assert.equal(typeof secret.properties().value, 'string', secret.name)
@@ -156,15 +189,17 @@ describe('sst.config.ts run() as sst dev ($dev: true)', () => {
     }
   })
 
-  it('links the Worker to the local database too when it is switched on', async () => {
-    const { recorded } = await runConfig(config, { dev: true, shell: { EDGE_WORKER: 'true' } })
-    assert.deepEqual(namesOf(recorded.workers[0]?.args.link), ['DatabaseReplicaUrl', 'DatabaseUrl', 'DatabaseWsProxy', 'JwtSecret'])
+  it('leaves the Worker out even when it is switched on: it would run on Cloudflare, far from this database', async () => {
+    const { recorded, outputs } = await runConfig(config, { dev: true, shell: { EDGE_WORKER: 'true' } })
+    assert.equal(recorded.workers.length, 0)
+    assert.deepEqual(outputs, { url: 'https://api.example.invalid' })
   })
 
   it("uses the shell's DATABASE_URL and ports when set; a Neon URL goes without the local proxy", async () => {
     const server = 'postgres://app:pw@127.0.0.1:5432/app'
     const { recorded } = await runConfig(config, { dev: true, shell: { DATABASE_URL: server, PGLITE_PORT: '6001', WS_PROXY_PORT: '6002' } })
-    assert.deepEqual(recorded.devCommands[0]?.args.environment, { PGLITE_PORT: '6001', WS_PROXY_PORT: '6002', DATABASE_URL: server })
+    // DATABASE_URL reaches the command from the shell, which SST passes on; not through the state.
+    assert.deepEqual(recorded.devCommands[0]?.args.environment, { PGLITE_PORT: '6001', WS_PROXY_PORT: '6002' })
     assert.deepEqual(
       recorded.linkables.map((linkable) => [linkable.name, linkable.properties()]),
       [
@@ -178,13 +213,10 @@ describe('sst.config.ts run() as sst dev ($dev: true)', () => {
   })
 
   it('refuses malformed dev settings with one line naming the variable, never echoing it', async () => {
-    await assert.rejects(runConfig(config, { dev: true, shell: { PGLITE_PORT: '99999' } }), /^SettingError: PGLITE_PORT: must be a port number from 1 to 65535$/)
-    await assert.rejects(runConfig(config, { dev: true, shell: { WS_PROXY_PORT: 'x' } }), /^SettingError: WS_PROXY_PORT: must be a port number from 1 to 65535$/)
-    await assert.rejects(runConfig(config, { dev: true, shell: { DATABASE_URL: 'mysql://secret@db/x' } }), (error: Error) => {
-      assert.equal(error.message, 'DATABASE_URL: must be a postgres:// or postgresql:// URL with a host')
-      return true
-    })
+    await assert.rejects(runConfig(config, { dev: true, shell: { PGLITE_PORT: '99999' } }), shownAs('PGLITE_PORT: must be a port number from 1 to 65535'))
+    await assert.rejects(runConfig(config, { dev: true, shell: { WS_PROXY_PORT: 'x' } }), shownAs('WS_PROXY_PORT: must be a port number from 1 to 65535'))
+    await assert.rejects(runConfig(config, { dev: true, shell: { DATABASE_URL: 'mysql://secret@db/x' } }), shownAs('DATABASE_URL: must be a postgres:// or postgresql:// URL with a host'))
     // A deploy does not read them.
-    await runConfig(config, { dev: false, shell: { PGLITE_PORT: '99999', DATABASE_URL: 'mysql://secret@db/x' } })
+    await runConfig(config, { dev: false, shell: { ...STAGE_SECRETS, PGLITE_PORT: '99999', DATABASE_URL: 'mysql://secret@db/x' } })
   })
 })

@@ -1,9 +1,11 @@
 /**
  * `sst dev` end to end, less the AWS half: sst.config.ts run as `sst dev` runs it (recording
  * stand-ins, $dev: true), then the DevCommand it declares is started as SST's multiplexer
- * starts one (its command in a shell, with its environment), and functions are invoked in
- * processes that hold only the SST_RESOURCE_* values their links give them. They reach the
- * local database and sign in with nothing set by hand.
+ * starts one (its command split into words and run with no shell, in a session of its own,
+ * with the shell's environment plus its own; stopped by SIGTERM to that process, then the
+ * hang-up of its terminal), and functions are invoked in processes
+ * that hold only the SST_RESOURCE_* values their links give them. They reach the local
+ * database and sign in with nothing set by hand.
  */
 import assert from 'node:assert/strict'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
@@ -56,7 +58,8 @@ describe('sst dev: the DevCommand database and the functions linked to it', () =
     ;({ recorded } = await runConfig(config, { dev: true, shell: { ...ports, ...(externalUrl ? { DATABASE_URL: externalUrl } : {}) } }))
     const command = recorded.devCommands[0]
     assert.ok(command, 'a DevCommand')
-    devCommand = spawn('sh', ['-c', command.args.dev.command], {
+    const [program, ...args] = command.args.dev.command.split(' ') as [string, ...string[]]
+    devCommand = spawn(program, args, {
       cwd: ROOT,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -65,7 +68,8 @@ describe('sst dev: the DevCommand database and the functions linked to it', () =
         ...command.args.environment,
         // The test's own: a throw-away embedded database, not .data/pglite.
         PGLITE_DATA_DIR: 'memory://',
-        ...(externalUrl ? { ADMIN_USERNAME: admin.username, ADMIN_PASSWORD: admin.password } : {}),
+        // From the shell, as a user with a PostgreSQL server sets them for sst dev.
+        ...(externalUrl ? { DATABASE_URL: externalUrl, ADMIN_USERNAME: admin.username, ADMIN_PASSWORD: admin.password } : {}),
       },
     })
     devCommand.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
@@ -81,7 +85,7 @@ describe('sst dev: the DevCommand database and the functions linked to it', () =
   after(async () => {
     if (devCommand?.pid !== undefined && devCommand.exitCode === null && devCommand.signalCode === null) {
       const exited = once(devCommand, 'close')
-      process.kill(-devCommand.pid, 'SIGTERM')
+      devCommand.kill('SIGTERM')
       await exited
     }
   })
@@ -126,11 +130,15 @@ describe('sst dev: the DevCommand database and the functions linked to it', () =
 
   it('stops on SIGTERM as SST stops its dev commands, closing what it started', async () => {
     assert.ok(devCommand.pid)
-    // 'close': every process that holds the command's output (tsx under npm under sh) is gone.
+    // As SST's pane closes: SIGTERM to its process, then the terminal's hang-up to the session.
+    // 'close' comes when every process that holds the command's output is gone.
     const closed = once(devCommand, 'close')
-    process.kill(-devCommand.pid, 'SIGTERM')
+    devCommand.kill('SIGTERM')
+    process.kill(-devCommand.pid, 'SIGHUP')
     await closed
-    assert.match(output, /SIGTERM: stopping\n(.*\n)*stopped\n/)
+    // Whichever comes first starts the stop; the other waits for it rather than forcing an exit.
+    assert.match(output, /(SIGTERM|SIGHUP): stopping\n(.*\n)*stopped\n/)
+    assert.doesNotMatch(output, /forced exit/)
     for (const port of ['PGLITE_PORT', 'WS_PROXY_PORT'] as const) {
       const address = `127.0.0.1:${recorded.devCommands[0]?.args.environment?.[port]}`
       assert.equal(await listening(address), false, `${port}: ${address} still open`)

@@ -4,11 +4,14 @@
  * type-checks sst.config.ts and infra/ against it, so that a provider pin the CLI refuses or a
  * component argument it does not know fails here, not at a user's first deploy.
  *
- * It runs offline. The CLI downloads Pulumi when it starts, though `sst install` only asks it
- * for its version; so the CLI gets a home of its own under .sst/ (XDG_CONFIG_HOME), and when
- * the download fails, a stand-in that prints the version the CLI asked for is put there and
- * the install is tried again. The user's own SST home is never touched. Bun is not used
- * (SST_NO_BUN): the platform's packages come from the npm registry through npm.
+ * It needs nothing but the npm registry. The CLI downloads Pulumi when it starts, though
+ * `sst install` only asks it for its version; so the CLI gets a home of its own under .sst/
+ * (XDG_CONFIG_HOME), and when the download fails, a stand-in that answers `pulumi version`
+ * with the version the CLI asked for (and refuses anything else) is put there and the install
+ * is tried again. The user's own SST home is never touched. Bun is not used (SST_NO_BUN): the
+ * platform's packages come from the npm registry through npm. It installs every provider the
+ * config may declare (EDGE_WORKER=1), so the next `sst` command without the Worker reinstalls
+ * (in seconds).
  */
 import { spawnSync } from 'node:child_process'
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -61,7 +64,15 @@ function putPulumiStandIn(version: string): void {
   const bin = join(CLI_HOME, 'sst', 'bin')
   mkdirSync(bin, { recursive: true })
   const file = join(bin, 'pulumi')
-  writeFileSync(file, `#!/bin/sh\n# Stand-in written by npm run typecheck:sst: sst install only asks Pulumi its version.\necho v${version}\n`)
+  const script = [
+    '#!/bin/sh',
+    '# Stand-in written by npm run typecheck:sst: `sst install` only asks Pulumi its version.',
+    `if [ "$1" = version ] && [ $# -eq 1 ]; then echo v${version}; exit 0; fi`,
+    `echo 'pulumi stand-in (npm run typecheck:sst): only "pulumi version" is answered here' >&2`,
+    'exit 1',
+    '',
+  ]
+  writeFileSync(file, script.join('\n'))
   chmodSync(file, 0o755)
 }
 
@@ -73,7 +84,7 @@ function installPlatform(): void {
     const version = error instanceof CheckError ? wantedPulumi(error.message) : undefined
     if (version === undefined) throw error
     putPulumiStandIn(version)
-    console.log(`pulumi    the CLI could not download Pulumi ${version}; a stand-in that prints its version is in .sst/cli-home`)
+    console.log(`pulumi    the CLI could not download Pulumi ${version}; a stand-in that answers "pulumi version" is in .sst/cli-home`)
   }
   install()
 }

@@ -1,10 +1,12 @@
 /**
- * `sst.config.ts` loaded with recording stand-ins for `$config`, `$app`, `$dev`, `sst.*` and
- * `random.*`, since the SST CLI cannot deploy here (it needs AWS and downloads Pulumi). The
- * stand-ins record what the config declares and link as SST does: a linked resource reaches
- * a function as `SST_RESOURCE_<name>` holding the JSON of its properties (a secret's is
- * `{ value }`: the value set with `sst secret set`, else its placeholder), which is what
- * `Resource` from `sst/resource` reads.
+ * `sst.config.ts` loaded with recording stand-ins for `$config`, `$app`, `$dev`, `$util`,
+ * `sst.*` and `random.*`, since the SST CLI cannot deploy here (it needs AWS and downloads
+ * Pulumi). The stand-ins record what the config declares and keep SST's rules
+ * (.sst/platform/src/components): names unique in any case and never `App` (link.ts), no
+ * undefined link; a secret's value is SST_SECRET_<name> (what `sst secret set` gives the
+ * config) or else its placeholder, and one with neither stops the deploy (secret.ts). A
+ * linked resource reaches a function as `SST_RESOURCE_<name>` holding the JSON of its
+ * properties (Link.propertiesToEnv), which is what `Resource` from `sst/resource` reads.
  */
 
 /** Something a function can be linked to. */
@@ -13,18 +15,43 @@ export interface StandInLinkable {
   properties(): Record<string, unknown>
 }
 
+const names = new Set<string>()
+
+/** Link.build's rules: a name once, in any case, and never `App` (SST_RESOURCE_App). */
+function claim(name: string): void {
+  const key = name.toLowerCase()
+  if (key === 'app') throw new Error(`"${name}" is reserved by SST for the app itself`)
+  if (names.has(key)) throw new Error(`two linkable resources named "${name}" (names are compared ignoring case)`)
+  names.add(key)
+}
+
+/** A Pulumi Output: made at once here, and marked when it is secret. */
+export class StandInOutput {
+  readonly value: string
+  readonly secret: boolean
+  constructor(value: string, secret: boolean) {
+    this.value = value
+    this.secret = secret
+  }
+}
+
+const resolve = (value: unknown) => (value instanceof StandInOutput ? value.value : value)
+
 export class StandInSecret implements StandInLinkable {
   readonly name: string
   readonly placeholder: unknown
+  /** What `sst secret set` gave the config, read as sst.Secret reads it. */
+  readonly set: string | undefined
   constructor(name: string, placeholder?: unknown) {
+    claim(name)
     this.name = name
     this.placeholder = placeholder
+    this.set = process.env[`SST_SECRET_${name}`]
     recorded.secrets.push(this)
   }
-  /** As SST does: a secret never set and without a placeholder stops the deploy. */
   properties(): Record<string, unknown> {
-    const value = this.placeholder instanceof GeneratedOutput ? this.placeholder.value : this.placeholder
-    if (typeof value !== 'string') throw new Error(`Set a value for ${this.name} with \`sst secret set ${this.name} <value>\``)
+    const value = this.set ?? resolve(this.placeholder)
+    if (typeof value !== 'string') throw new Error(`${this.name}: neither set nor a placeholder; SST stops the deploy`)
     return { value }
   }
 }
@@ -33,32 +60,25 @@ export class LinkableStandIn implements StandInLinkable {
   readonly name: string
   readonly definition: { properties: Record<string, unknown> }
   constructor(name: string, definition: { properties: Record<string, unknown> }) {
+    claim(name)
     this.name = name
     this.definition = definition
     recorded.linkables.push(this)
   }
   properties(): Record<string, unknown> {
-    return this.definition.properties
-  }
-}
-
-/** A value Pulumi makes at deploy time (here: made at once). */
-export class GeneratedOutput {
-  readonly value: string
-  constructor(value: string) {
-    this.value = value
+    return Object.fromEntries(Object.entries(this.definition.properties).map(([key, value]) => [key, resolve(value)]))
   }
 }
 
 class RandomPassword {
   readonly name: string
   readonly args: { length: number; special?: boolean }
-  readonly result: GeneratedOutput
+  readonly result: StandInOutput
   constructor(name: string, args: { length: number; special?: boolean }) {
     this.name = name
     this.args = args
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
-    this.result = new GeneratedOutput(Array.from({ length: args.length }, (_, index) => alphabet[(index * 7) % alphabet.length]).join(''))
+    this.result = new StandInOutput(Array.from({ length: args.length }, (_, index) => alphabet[(index * 7) % alphabet.length]).join(''), true)
     recorded.passwords.push(this)
   }
 }
@@ -81,6 +101,7 @@ class ApiGatewayV2 {
     recorded.apis.push(this)
   }
   route(key: string, args: RouteArgs) {
+    if (args.link?.some((link) => link === undefined)) throw new Error(`${key}: an undefined link`)
     this.routes.push({ key, args })
   }
 }
@@ -90,6 +111,7 @@ class Worker {
   readonly name: string
   readonly args: { handler: string; url: boolean; link: StandInLinkable[] }
   constructor(name: string, args: Worker['args']) {
+    if (args.link.some((link) => link === undefined)) throw new Error(`${name}: an undefined link`)
     this.name = name
     this.args = args
     recorded.workers.push(this)
@@ -129,7 +151,17 @@ export interface SstConfig {
 }
 
 /** The shell variables the config reads; each is set as given, or unset, while it runs. */
-const SHELL = ['EDGE_WORKER', 'DATABASE_URL', 'PGLITE_PORT', 'WS_PROXY_PORT'] as const
+const SHELL = [
+  'EDGE_WORKER',
+  'DATABASE_URL',
+  'PGLITE_PORT',
+  'WS_PROXY_PORT',
+  // What `sst secret set` gives the config (sst.Secret reads these).
+  'SST_SECRET_DatabaseUrl',
+  'SST_SECRET_AdminPassword',
+  'SST_SECRET_AdminUsername',
+  'SST_SECRET_JwtSecret',
+] as const
 export type Shell = Partial<Record<(typeof SHELL)[number], string>>
 
 async function withShell<T>(shell: Shell, body: () => Promise<T>): Promise<T> {
@@ -155,6 +187,7 @@ export async function loadSstConfig(): Promise<SstConfig> {
     $dev: false,
     sst: { Secret: StandInSecret, Linkable: LinkableStandIn, aws: { ApiGatewayV2 }, cloudflare: { Worker }, x: { DevCommand } },
     random: { RandomPassword },
+    $util: { secret: (value: string) => new StandInOutput(value, true) },
   })
   // Through a variable, so that the type checker does not follow it: sst.config.ts is typed by
   // .sst/platform (npm run typecheck:sst checks it there).
@@ -170,6 +203,7 @@ export function appOf(config: SstConfig, stage: string, shell: Shell = {}) {
 /** `run()` as `sst deploy` (dev: false) or `sst dev` (dev: true) would, with the given shell. */
 export async function runConfig(config: SstConfig, options: { dev: boolean; shell?: Shell }): Promise<{ recorded: Recorded; outputs: Record<string, unknown> }> {
   for (const list of Object.values(recorded)) list.length = 0
+  names.clear()
   Object.assign(globalThis, { $dev: options.dev })
   const outputs = await withShell(options.shell ?? {}, () => config.run())
   const snapshot: Recorded = {
