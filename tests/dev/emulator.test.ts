@@ -26,9 +26,11 @@ describe('the Lambda emulator', () => {
   let emulator: Emulator
   let database: DevDatabase
   let health: Emulator
+  let clockBundle: string
 
   before(async () => {
     const clock = await buildFunction('tests/fixtures/functions/clock.ts', out)
+    clockBundle = clock.file
     emulator = await startEmulator({
       functions: [{ routeKey: 'GET /clock/{id}', bundle: clock.file, timeoutMs: 1_500, memoryMb: 128 }],
       env: { PATH: process.env.PATH ?? '' },
@@ -80,6 +82,28 @@ describe('the Lambda emulator', () => {
     assert.deepEqual(statuses, [200, 200, 429])
     const pids = new Set(answers.filter((answer) => answer.status === 200).map((answer) => answer.body.pid))
     assert.equal(pids.size, 2, 'two instances, one request each')
+  })
+
+  it('queues inits beyond parallelInits: the next instance starts after the last one is ready, each request still cold', async () => {
+    const queued = await startEmulator({
+      functions: [{ routeKey: 'GET /clock/{id}', bundle: clockBundle, timeoutMs: 5_000, memoryMb: 128 }],
+      env: { PATH: process.env.PATH ?? '' },
+      concurrency: 3,
+      parallelInits: 1,
+      log: () => undefined,
+    })
+    try {
+      const answers = await Promise.all([1, 2, 3].map(async (id) => (await fetch(`${queued.url}/clock/${id}?sleep=200`)).json() as Promise<{ pid: number; startedAt: number; loadedAt: number }>))
+      assert.equal(new Set(answers.map((answer) => answer.pid)).size, 3, 'three instances')
+      assert.deepEqual(queued.invocations.map((item) => [item.cold, item.status]), [[true, 200], [true, 200], [true, 200]])
+      const byStart = [...answers].sort((a, b) => a.startedAt - b.startedAt)
+      for (let index = 1; index < byStart.length; index++) {
+        const [before, next] = [byStart[index - 1], byStart[index]] as [(typeof answers)[number], (typeof answers)[number]]
+        assert.ok(next.startedAt >= before.loadedAt, `instance ${index + 1} started before instance ${index} had loaded`)
+      }
+    } finally {
+      await queued.close()
+    }
   })
 
   it('kills an invocation that outlives the timeout and answers 500, as API Gateway does', async () => {

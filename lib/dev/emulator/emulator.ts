@@ -6,12 +6,21 @@
  * is frozen (SIGSTOP) until its next request (SIGCONT) and reaped after an idle timeout
  * (SIGTERM, which runs the lifespans' shutdown); an invocation past the function's timeout is
  * killed. One `REPORT` line per invocation, as Lambda writes it.
+ *
+ * One thing it cannot copy: Lambda gives every instance a CPU of its own, while here all of them
+ * share this machine's few cores. Fifty cold starts at once would each take 50 / cores times as
+ * long and, worse, starve the invocations already running, which then miss their deadlines on
+ * a healthy database. So inits are queued so that as many run at once as there are cores
+ * (`parallelInits`); a request waits for its instance's init as on Lambda, and its deadline
+ * starts when the invocation does, as on Lambda.
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda'
+import pLimit, { type LimitFunction } from 'p-limit'
 import { pathPattern } from '../../http/incoming.ts'
 
 const RUNTIME = fileURLToPath(new URL('./runtime.mjs', import.meta.url))
@@ -34,6 +43,8 @@ export interface EmulatorOptions {
   readonly concurrency?: number
   /** An instance idle this long is shut down (SIGTERM). */
   readonly idleMs?: number
+  /** Inits that may run at once, across all functions; more wait their turn. Default: the cores. */
+  readonly parallelInits?: number
   /** Where the REPORT lines and the instances' own output go. */
   readonly log?: (line: string) => void
 }
@@ -73,11 +84,14 @@ interface Instance {
 class LambdaFunction {
   readonly #spec: FunctionSpec
   readonly #options: EmulatorOptions
+  readonly #initSlots: LimitFunction
   readonly instances: Instance[] = []
+  #closed = false
 
-  constructor(spec: FunctionSpec, options: EmulatorOptions) {
+  constructor(spec: FunctionSpec, options: EmulatorOptions & { initSlots: LimitFunction }) {
     this.#spec = spec
     this.#options = options
+    this.#initSlots = options.initSlots
   }
 
   get memoryMb(): number {
@@ -92,12 +106,19 @@ class LambdaFunction {
     ;(this.#options.log ?? ((text: string) => process.stdout.write(`${text}\n`)))(line)
   }
 
+  /** Starts an instance when an init slot is free (see the file's comment). */
+  #start(): Promise<{ instance: Instance; initMs: number }> {
+    return this.#initSlots(() => this.#init())
+  }
+
   /**
    * Starts an instance and waits for its init; the init's duration, or an error. The init is
    * timed from the spawn, as Lambda's Init Duration counts the runtime's start (Node's boot)
    * with the function's: under load, the boot is most of it.
    */
-  async #start(): Promise<{ instance: Instance; initMs: number }> {
+  async #init(): Promise<{ instance: Instance; initMs: number }> {
+    // A queued init whose turn comes after close() starts nothing.
+    if (this.#closed) throw new Error('the emulator is closing')
     const spawnedAt = performance.now()
     const child = fork(RUNTIME, [this.#spec.bundle, this.#spec.routeKey.replace(/[^\w-]+/g, '_'), String(this.memoryMb)], {
       env: this.#options.env,
@@ -217,6 +238,7 @@ class LambdaFunction {
   }
 
   async close(): Promise<void> {
+    this.#closed = true
     await Promise.all(
       this.instances.map(
         (instance) =>
@@ -282,7 +304,8 @@ function send(response: ServerResponse, status: number, headers: Record<string, 
 export async function startEmulator(options: EmulatorOptions): Promise<Emulator> {
   const concurrency = options.concurrency ?? 10
   const idleMs = options.idleMs ?? 60_000
-  const functions = new Map(options.functions.map((spec) => [spec.routeKey, new LambdaFunction(spec, options)]))
+  const initSlots = pLimit(options.parallelInits ?? availableParallelism())
+  const functions = new Map(options.functions.map((spec) => [spec.routeKey, new LambdaFunction(spec, { ...options, initSlots })]))
   const routes = options.functions
     .filter((spec) => spec.routeKey !== '$default')
     .map((spec) => {
