@@ -4,6 +4,8 @@
  * before the platform is set up) and tests can call it directly.
  */
 
+import { isNeonHost, isPostgresUrl } from '../lib/db/urls.ts'
+
 /**
  * The provider versions the installed SST CLI accepts: those its platform is built against
  * (`.sst/platform/package.json` after `sst install`). SST refuses one older than its own
@@ -78,16 +80,6 @@ function readPort(env: ShellEnv, name: string, fallback: number): number {
   return Number(value)
 }
 
-/** The host of a postgres:// URL, or undefined when it is not one. */
-function postgresHost(url: string): string | undefined {
-  try {
-    const parsed = new URL(url)
-    return (parsed.protocol === 'postgres:' || parsed.protocol === 'postgresql:') && parsed.hostname !== '' ? parsed.hostname : undefined
-  } catch {
-    return undefined
-  }
-}
-
 /**
  * `sst dev`'s database: the embedded PGlite that `npm run dev:db` starts on a fixed port, or
  * the PostgreSQL server of DATABASE_URL when the shell sets one; either reached, as Neon is
@@ -98,11 +90,10 @@ export function readDevDatabase(env: ShellEnv): DevDatabase {
   const postgresPort = readPort(env, 'PGLITE_PORT', DEV_DATABASE_PORTS.postgres)
   const proxyPort = readPort(env, 'WS_PROXY_PORT', DEV_DATABASE_PORTS.wsProxy)
   const external = env.DATABASE_URL === '' ? undefined : env.DATABASE_URL
-  const host = external === undefined ? undefined : postgresHost(external)
-  if (external !== undefined && host === undefined) {
+  if (external !== undefined && !isPostgresUrl(external)) {
     throw new VisibleError('DATABASE_URL: must be a postgres:// or postgresql:// URL with a host')
   }
-  const neon = host !== undefined && (host.endsWith('.neon.tech') || host.endsWith('.neon.build'))
+  const neon = external !== undefined && isNeonHost(new URL(external).hostname)
   return {
     url: external ?? `postgres://postgres@127.0.0.1:${postgresPort}/postgres`,
     wsProxy: neon ? undefined : `127.0.0.1:${proxyPort}`,

@@ -13,6 +13,9 @@
 import { Resource } from 'sst/resource'
 import * as v from 'valibot'
 import type { DriverSettings } from './db/driver.ts'
+import { isPostgresUrl } from './db/urls.ts'
+
+export { isPostgresUrl }
 
 export type Env = Readonly<Record<string, string | undefined>>
 
@@ -27,15 +30,6 @@ export class ConfigError extends Error {
 }
 
 const USERNAME_PATTERN = /^[a-z0-9_.-]{3,32}$/
-
-export function isPostgresUrl(value: string): boolean {
-  try {
-    const url = new URL(value)
-    return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== ''
-  } catch {
-    return false
-  }
-}
 
 const port = (min: number) =>
   v.pipe(

@@ -1,3 +1,12 @@
+import { ConfigError } from '../config.ts'
+
+/** A port a tool could not listen on, named by the variable that sets it. */
+export function cannotListen(variable: string, port: number, error: unknown): ConfigError {
+  const { code, message } = error as NodeJS.ErrnoException
+  const reason = code === 'EADDRINUSE' ? 'already in use' : (code ?? message)
+  return new ConfigError(variable, `cannot listen on 127.0.0.1:${port} (${reason})`)
+}
+
 /**
  * How the command-line tools end on failure: one line that says what is wrong (naming the
  * variable for a configuration problem), no stack trace unless DEBUG is set, exit code 1.

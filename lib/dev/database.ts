@@ -7,6 +7,8 @@ import { connect } from 'node:net'
 import { Client } from '@neondatabase/serverless'
 import { ConfigError } from '../config.ts'
 import { configureDriver, type DriverSettings } from '../db/driver.ts'
+import { isNeonHost } from '../db/urls.ts'
+import { cannotListen } from './cli.ts'
 import { startWsProxy, type WsProxy } from './ws-proxy.ts'
 import { lockDataDir } from './pglite-lock.ts'
 import { startPgliteServer, type PgliteServer } from './pglite-server.ts'
@@ -51,10 +53,6 @@ export async function openDevDatabase(options: DevDatabaseOptions): Promise<DevD
     await database.close()
     throw error
   }
-}
-
-function isNeonHost(host: string): boolean {
-  return host.endsWith('.neon.tech') || host.endsWith('.neon.build')
 }
 
 async function useServer(databaseUrl: string, wsProxyPort: number): Promise<DevDatabase> {
@@ -132,9 +130,7 @@ async function startProxy(target: string, port: number): Promise<WsProxy> {
   try {
     return await startWsProxy({ allow: [target], port })
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    const reason = code === 'EADDRINUSE' ? 'already in use' : (code ?? String(error))
-    throw new ConfigError('WS_PROXY_PORT', `cannot listen on 127.0.0.1:${port} (${reason})`)
+    throw cannotListen('WS_PROXY_PORT', port, error)
   }
 }
 

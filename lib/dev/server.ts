@@ -7,12 +7,12 @@
  */
 import type { Server } from 'node:http'
 import { createAdaptorServer } from '@hono/node-server'
-import { ConfigError, readDevConfig, type DevConfig } from '../config.ts'
+import { readDevConfig, type DevConfig } from '../config.ts'
 import { sharedStoreFromEnv } from '../cache/redis.ts'
 import { createApp } from '../http/app.ts'
 import { StaleCache } from '../http/stale-cache.ts'
 import { ROUTES } from '../routes.ts'
-import { fail, stopOnSignals } from './cli.ts'
+import { cannotListen, fail, stopOnSignals } from './cli.ts'
 import { setUpDevDatabase } from './setup.ts'
 
 type Fetch = (request: Request) => Response | Promise<Response>
@@ -22,10 +22,7 @@ const starting: Fetch = () => Response.json({ detail: 'Starting' }, { status: 50
 
 async function listen(server: Server, port: number): Promise<number> {
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => {
-      const reason = error.code === 'EADDRINUSE' ? 'already in use' : (error.code ?? error.message)
-      reject(new ConfigError('PORT', `cannot listen on 127.0.0.1:${port} (${reason})`))
-    })
+    server.once('error', (error) => reject(cannotListen('PORT', port, error)))
     server.listen(port, '127.0.0.1', resolve)
   })
   const address = server.address()
