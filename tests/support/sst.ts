@@ -25,6 +25,11 @@ function claim(name: string): void {
   names.add(key)
 }
 
+/** Link.build's other rule: every link is a resource (an undefined one is a missing variable). */
+function checkLinks(owner: string, links: readonly unknown[] | undefined): void {
+  if (links?.some((link) => link === undefined)) throw new Error(`${owner}: an undefined link`)
+}
+
 /** A Pulumi Output: made at once here, and marked when it is secret. */
 export class StandInOutput {
   readonly value: string
@@ -101,7 +106,7 @@ class ApiGatewayV2 {
     recorded.apis.push(this)
   }
   route(key: string, args: RouteArgs) {
-    if (args.link?.some((link) => link === undefined)) throw new Error(`${key}: an undefined link`)
+    checkLinks(key, args.link)
     this.routes.push({ key, args })
   }
 }
@@ -111,7 +116,7 @@ class Worker {
   readonly name: string
   readonly args: { handler: string; url: boolean; link: StandInLinkable[] }
   constructor(name: string, args: Worker['args']) {
-    if (args.link.some((link) => link === undefined)) throw new Error(`${name}: an undefined link`)
+    checkLinks(name, args.link)
     this.name = name
     this.args = args
     recorded.workers.push(this)
@@ -128,6 +133,7 @@ class DevCommand {
   readonly name: string
   readonly args: DevCommandArgs
   constructor(name: string, args: DevCommandArgs) {
+    checkLinks(name, args.link)
     this.name = name
     this.args = args
     recorded.devCommands.push(this)
