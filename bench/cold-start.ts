@@ -62,7 +62,7 @@ const pairs = [
   { name: 'GET /health', ours: 'functions/health/get.ts', bare: join(bareDir, 'bare/health.ts'), event: httpApiEvent({ method: 'GET', route: '/health', path: '/health' }), expect: '"ok"' },
   {
     name: 'GET /users/{id}',
-    ours: 'functions/users/get.ts',
+    ours: 'functions/users/[id]/get.ts',
     bare: join(bareDir, 'bare/users-get.ts'),
     event: httpApiEvent({ method: 'GET', route: '/users/{id}', path: `/users/${admin.id}`, pathParameters: { id: String(admin.id) }, headers }),
     expect: admin.username,

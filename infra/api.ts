@@ -1,9 +1,9 @@
 /**
- * The HTTP API: one function per manifest route, each linked to the values its code reads
+ * The HTTP API: one function per route file of functions/ (lib/generated/functions.json), each linked to the values its code reads
  * through `Resource` (lib/config.ts) and to no others (infra/secrets.ts); and, when
  * EDGE_WORKER=1, the same routes as one Cloudflare Worker.
  */
-import { DEFAULT_ENTRY, DEFAULT_FUNCTION, FUNCTION_TIMEOUT_SECONDS, MANIFEST, memoryOf } from '../lib/manifest'
+import { DEFAULT_ENTRY, DEFAULT_FUNCTION, FUNCTION_TIMEOUT_SECONDS, MANIFEST, memoryOf, type Secret } from '../lib/manifest'
 import { linksOf, type Links } from './secrets'
 
 const handlerOf = (entry: string) => entry.replace(/\.ts$/, '.handler')
@@ -23,7 +23,7 @@ export function createApi(links: Links) {
       memory: `${memoryOf(route)} MB`,
       // One request per instance; the retries and fallbacks work inside this deadline.
       timeout: `${FUNCTION_TIMEOUT_SECONDS} seconds`,
-      link: linksOf(links, route.secrets),
+      link: linksOf(links, route.secrets as readonly Secret[]),
     })
   }
   // Whatever no route takes: FastAPI's 404, or 405 with Allow (API Gateway's own 404 is not
@@ -41,7 +41,7 @@ export function createApi(links: Links) {
 /** Every route as one Worker: a Neon Pool per request, closed after it (lib/edge/worker.ts). */
 export function createEdge(links: Links) {
   return new sst.cloudflare.Worker('Edge', {
-    handler: 'functions/edge/worker.ts',
+    handler: 'functions/_edge.ts',
     url: true,
     link: linksOf(links, ['DatabaseUrl', 'DatabaseReplicaUrl', 'JwtSecret']),
   })

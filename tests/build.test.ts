@@ -58,16 +58,16 @@ describe('function bundles', () => {
   })
 
   it('runs the users bundle, whose Redis client is a chunk loaded on demand', async () => {
-    const fn = await load('functions/users/get.ts')
+    const fn = await load('functions/users/[id]/get.ts')
     const admin = await createUser(database.url, { prefix: 'admin', role: 'super_admin' })
     const response = await invoke(fn.handler, { method: 'GET', route: '/users/{id}', path: '/users/987654321', headers: await bearer(admin.id) })
     assert.equal(response.status, 404)
-    assert.ok((sizes.find((item) => item.entry === 'functions/users/get.ts')?.lazyBytes ?? 0) > 0)
+    assert.ok((sizes.find((item) => item.entry === 'functions/users/[id]/get.ts')?.lazyBytes ?? 0) > 0)
   })
 
   it('signs in with the token bundle and reads the caller with the users/me bundle', async () => {
     const user = await createUser(database.url, { prefix: 'bundled' })
-    const login = await load('functions/auth/token.ts')
+    const login = await load('functions/auth/token/post.ts')
     const body = new URLSearchParams({ username: user.username, password: user.password }).toString()
     const token = await invoke(login.handler, {
       method: 'POST',
@@ -78,7 +78,7 @@ describe('function bundles', () => {
     })
     assert.equal(token.status, 200, token.body)
     const { access_token: accessToken } = token.json() as { access_token: string }
-    const me = await load('functions/users/me.ts')
+    const me = await load('functions/users/me/get.ts')
     const response = await invoke(me.handler, { method: 'GET', route: '/users/me', path: '/users/me', headers: { authorization: `Bearer ${accessToken}` } })
     assert.equal(response.status, 200)
     assert.equal((response.json() as { username: string }).username, user.username)

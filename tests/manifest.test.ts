@@ -1,16 +1,15 @@
 /**
- * The manifest is plain data (sst.config.ts reads it without loading route code), so what it
- * says of each function is checked against the code: the secrets it links are exactly those
- * its route's lifespans read, and the shared cache's (RedisUrl) for a route that may answer stale.
+ * What is deployed comes from the route files of functions/ (lib/functions.ts): each serves
+ * the route its place names; what SST, the Worker and the docs read (lib/generated/) is what
+ * the files say now; and each function is linked to exactly the secrets its route's code reads.
  */
 import assert from 'node:assert/strict'
-import { readdirSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { after, describe, it } from 'node:test'
-import type { App } from '../lib/http/app.ts'
-import { openApiDocument } from '../lib/http/openapi.ts'
-import { API_INFO, DEFAULT_ENTRY, MANIFEST } from '../lib/manifest.ts'
-import { docs, ROUTES } from '../lib/routes.ts'
+import { describe, it } from 'node:test'
+import { loadFunctions, routeFiles, routeOfFile } from '../lib/functions.ts'
+import { staleFiles } from '../lib/dev/routes.ts'
+import { DEFAULT_ENTRY, MANIFEST } from '../lib/manifest.ts'
 import { WORKER_ENTRY } from '../lib/dev/build.ts'
 
 function filesUnder(folder: string): string[] {
@@ -19,53 +18,53 @@ function filesUnder(folder: string): string[] {
   )
 }
 
-/** Which lifespan reads which secrets (lib/config.ts: readFunctionConfig, readAuthConfig). */
-const SECRETS_OF: Record<string, readonly string[]> = {
-  database: ['DatabaseUrl', 'DatabaseReplicaUrl'],
-  auth: ['JwtSecret'],
-}
-
-describe('the manifest', () => {
-  for (const entry of ROUTES) {
-    it(`links ${entry.method} ${entry.path} to the secrets its code reads, and no others`, () => {
-      const needed = [...entry.route.lifespans].flatMap((item) => {
-        assert.ok(item.name in SECRETS_OF, `a lifespan this test does not know: ${item.name}`)
-        return SECRETS_OF[item.name] ?? []
-      })
-      if (entry.route.fallback) needed.push('RedisUrl')
-      assert.deepEqual([...entry.secrets].sort(), [...new Set(needed)].sort())
+describe('the functions, derived from functions/', () => {
+  it('names each route by its place: method from the file, path from the folders', () => {
+    assert.deepEqual(routeOfFile('functions/users/[id]/avatar/put.ts'), {
+      entry: 'functions/users/[id]/avatar/put.ts',
+      method: 'PUT',
+      path: '/users/{id}/avatar',
+      order: 'users/~[id]/avatar/put',
     })
-  }
-})
-
-describe('the manifest and what is built from it', () => {
-  const loaded: { shutdown(): Promise<void> }[] = []
-  after(async () => {
-    for (const fn of loaded) await fn.shutdown()
+    assert.throws(() => routeOfFile('functions/users/helpers.ts'), /named for its method/)
+    assert.throws(() => routeOfFile('functions/users/{id}/get.ts'), /neither a path segment nor a \[parameter\]/)
   })
 
-  it('has an entry file for every route, and functions/ holds nothing else', () => {
+  it('lists fixed paths before parameters, as API Gateway matches them', () => {
+    const paths = routeFiles().map((item) => `${item.method} ${item.path}`)
+    assert.ok(paths.indexOf('GET /users/me') < paths.indexOf('GET /users/{id}'))
+  })
+
+  it('has lib/generated/ say what the route files say (npm run routes writes it)', async () => {
+    assert.deepEqual(await staleFiles(), [])
+  })
+
+  it('deploys every route file and nothing else; functions/ holds only those and the _ entries', () => {
     const files = filesUnder('functions').sort()
     assert.deepEqual(files, [...MANIFEST.map((route) => route.entry), DEFAULT_ENTRY, WORKER_ENTRY].sort())
   })
 
-  it('has each entry serve exactly the route the manifest gives it', async () => {
-    // A function starts its lifespans when loaded; none connects before a request.
-    Object.assign(process.env, { DATABASE_URL: 'postgres://nobody@127.0.0.1:9/none', JWT_SECRET: 'a-manifest-test-secret-of-32-chars!' })
-    for (const entry of ROUTES) {
-      const module = (await import(`../${entry.entry}`)) as { app: App; shutdown(): Promise<void> }
-      loaded.push(module)
-      assert.equal(module.app.routes.length, 1, entry.entry)
-      assert.equal(module.app.routes[0], entry.route, `${entry.entry} serves ${entry.method} ${entry.path}`)
-      assert.equal(`${entry.route.method} ${entry.route.path}`, `${entry.method} ${entry.path}`)
-    }
+  it('links each function to the secrets its route’s code reads (its lifespans’, RedisUrl for a stale fallback)', async () => {
+    const functions = await loadFunctions()
+    const byKey = Object.fromEntries(functions.map((item) => [`${item.method} ${item.path}`, item.secrets]))
+    assert.deepEqual(byKey['GET /health'], ['DatabaseReplicaUrl', 'DatabaseUrl'])
+    assert.deepEqual(byKey['GET /users/{id}'], ['DatabaseReplicaUrl', 'DatabaseUrl', 'JwtSecret', 'RedisUrl'])
+    assert.deepEqual(byKey['POST /users'], ['DatabaseReplicaUrl', 'DatabaseUrl', 'JwtSecret'])
+    assert.deepEqual(byKey['GET /openapi.json'], [])
   })
 
-  it('describes every route in the OpenAPI document, and only those', () => {
-    const described = ROUTES.map((entry) => entry.route).filter((item) => item !== docs.openapi && item !== docs.docs)
-    const document = openApiDocument(described, API_INFO) as { paths: Record<string, Record<string, unknown>> }
-    const operations = Object.entries(document.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`))
-    const expected = MANIFEST.filter((route) => route.entry !== 'functions/docs/openapi.ts' && route.entry !== 'functions/docs/page.ts').map((route) => `${route.method} ${route.path}`)
-    assert.deepEqual(operations.sort(), expected.sort())
+  it('refuses a route file that serves another route than its place names', async () => {
+    const root = mkdtempSync(join(process.cwd(), '.data', 'routes-'))
+    try {
+      mkdirSync(join(root, 'functions', 'things'), { recursive: true })
+      const lib = JSON.stringify(join(process.cwd(), 'lib/http/lambda.ts'))
+      writeFileSync(
+        join(root, 'functions/things/get.ts'),
+        `import { Hono } from 'hono'\nimport { lambdaFunction } from ${lib}\nexport const route = new Hono().get('/stuff', (c) => c.json([]))\nexport const { handler } = await lambdaFunction(route as never)\n`,
+      )
+      await assert.rejects(loadFunctions(root), /functions\/things\/get.ts: serves GET \/stuff; its place says GET \/things/)
+    } finally {
+      rmSync(root, { recursive: true, force: true })
+    }
   })
 })

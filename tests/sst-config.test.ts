@@ -150,11 +150,11 @@ describe('sst.config.ts run() with the Worker switched on (EDGE_WORKER=1)', () =
     const { recorded, outputs } = await runConfig(config, { dev: false, shell: { ...STAGE_SECRETS, EDGE_WORKER: '1' } })
     assert.equal(recorded.workers.length, 1)
     const worker = recorded.workers[0]
-    assert.equal(worker?.args.handler, 'functions/edge/worker.ts')
+    assert.equal(worker?.args.handler, 'functions/_edge.ts')
     assert.equal(worker?.args.url, true)
     assert.deepEqual(namesOf(worker?.args.link), ['DatabaseReplicaUrl', 'DatabaseUrl', 'JwtSecret'])
     assert.deepEqual(outputs, { url: 'https://api.example.invalid', edge: 'https://edge.example.invalid' })
-    const module = (await import('../functions/edge/worker.ts')) as { default: { fetch: unknown } }
+    const module = (await import('../functions/_edge.ts')) as { default: { fetch: unknown } }
     assert.equal(typeof module.default.fetch, 'function')
   })
 })

@@ -1,4 +1,27 @@
-import { health } from '../../lib/health/routes.ts'
+// GET /health: 200 either way, the function is up; `degraded` says its database is not answering.
+import { Hono } from 'hono'
+import * as v from 'valibot'
+import { dbPool } from '../../lib/db/database.ts'
+import { within } from '../../lib/db/timeout.ts'
+import type { AppEnv } from '../../lib/http/env.ts'
 import { lambdaFunction } from '../../lib/http/lambda.ts'
+import { describe, needs, responds } from '../../lib/http/route.ts'
 
-export const { handler, shutdown, app } = await lambdaFunction(health)
+/** How long the health check waits for the database before it reports "degraded". */
+const PING_TIMEOUT_MS = 2_000
+
+export const route = new Hono<AppEnv>().get(
+  '/health',
+  describe({ summary: 'Service health', tags: ['health'] }),
+  needs({ pool: dbPool }),
+  responds(v.object({ status: v.picklist(['ok', 'degraded']) })),
+  async (c) => {
+    const answers = await within(c.var.pool.query('SELECT 1'), PING_TIMEOUT_MS, 'the health check').then(
+      () => true,
+      () => false,
+    )
+    return c.var.respond({ status: answers ? 'ok' : 'degraded' })
+  },
+)
+
+export const { handler, shutdown, app } = await lambdaFunction(route)

@@ -24,7 +24,7 @@ import { verifyToken } from './tokens.ts'
 /** Reads the token settings once, when the instance starts: a missing JWT_SECRET fails startup. */
 export const auth = lifespan('auth', async function* ({ env }): AsyncGenerator<AuthConfig, void, undefined> {
   yield readAuthConfig(env)
-})
+}, { secrets: ['JwtSecret'] })
 
 /** The token settings, for the route that issues tokens. */
 export const authSettings = depends({ name: 'authSettings', lifespans: [auth] }, (_, scope): AuthConfig => scope.state(auth))

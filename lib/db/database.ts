@@ -27,7 +27,7 @@ export const database = lifespan('database', async function* ({ env }) {
   } finally {
     await Promise.all([pool.end(), replica?.pool.end()])
   }
-})
+}, { secrets: ['DatabaseUrl', 'DatabaseReplicaUrl'] })
 
 /** The instance's pool, for one-shot queries (`pool.query` takes and returns a connection). */
 export const dbPool = depends({ name: 'dbPool', lifespans: [database] }, (_, scope): Pool => scope.state(database).pool)

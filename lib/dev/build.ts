@@ -1,5 +1,5 @@
 /**
- * `npm run build`: one minified ESM bundle per function of `lib/manifest.ts`, as Lambda would
+ * `npm run build`: one minified ESM bundle per function of functions/ (lib/manifest.ts), as Lambda would
  * load it (node22, tree-shaken), each in its own folder of dist/ with the chunks it loads on
  * demand (the Redis client, only when REDIS_URL is set). It lists what each function loads at
  * start and what it may load later. SST bundles the same entries itself on deploy; this build
@@ -10,6 +10,7 @@ import { gzipSync } from 'node:zlib'
 import { build, type BuildOptions, type Metafile } from 'esbuild'
 import { DEFAULT_ENTRY, MANIFEST } from '../manifest.ts'
 import { fail } from './cli.ts'
+import { staleFiles } from './routes.ts'
 
 export const OUT_DIR = 'dist'
 
@@ -75,13 +76,13 @@ export async function buildFunctions(outdir = OUT_DIR): Promise<BundleSize[]> {
   return sizes
 }
 
-/** The Workers module (functions/edge/worker.ts) as workerd loads it: one ESM file. */
-export const WORKER_ENTRY = 'functions/edge/worker.ts'
+/** The Workers module (functions/_edge.ts) as workerd loads it: one ESM file. */
+export const WORKER_ENTRY = 'functions/_edge.ts'
 
-export async function buildWorker(outdir = OUT_DIR): Promise<BundleSize> {
-  const file = `${outdir}/${WORKER_ENTRY.replace(/\.ts$/, '.mjs')}`
+export async function buildWorker(outdir = OUT_DIR, entry: string = WORKER_ENTRY): Promise<BundleSize> {
+  const file = `${outdir}/${entry.replace(/\.ts$/, '.mjs')}`
   await build({
-    entryPoints: [WORKER_ENTRY],
+    entryPoints: [entry],
     outfile: file,
     ...BUNDLE,
     platform: 'neutral',
@@ -107,7 +108,7 @@ export async function buildWorker(outdir = OUT_DIR): Promise<BundleSize> {
     ],
   })
   const content = readFileSync(file)
-  return { entry: WORKER_ENTRY, file, bytes: content.length, gzipBytes: gzipSync(content).length, lazyBytes: 0 }
+  return { entry, file, bytes: content.length, gzipBytes: gzipSync(content).length, lazyBytes: 0 }
 }
 
 function kb(bytes: number): string {
@@ -116,6 +117,9 @@ function kb(bytes: number): string {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   try {
+    // What SST deploys is read from lib/generated/: it must say what functions/ says.
+    const stale = await staleFiles()
+    if (stale.length > 0) throw new Error(`${stale.join(', ')} ${stale.length === 1 ? 'is' : 'are'} not what functions/ says: run npm run routes`)
     const sizes = [...(await buildFunctions()), await buildWorker()]
     const width = Math.max(...sizes.map((size) => size.entry.length))
     console.log(`${'function'.padEnd(width)}  ${'at start'.padStart(9)}  ${'gzip'.padStart(9)}  ${'on demand'.padStart(9)}`)

@@ -1,7 +1,7 @@
 /**
  * `npm run dev`: the whole service on one machine with nothing installed. It starts the
  * database (embedded PGlite, or DATABASE_URL), the Neon WebSocket proxy, the migrations,
- * the first super_admin, and every route of `lib/routes.ts` in one Hono app on
+ * the first super_admin, and every route of functions/ in one Hono app on
  * http://127.0.0.1:PORT. Ctrl-C closes them in reverse order; PGlite flushes to disk as it
  * closes, so committed data survives.
  */
@@ -11,8 +11,9 @@ import { readDevConfig, type DevConfig } from '../config.ts'
 import { sharedStoreFromEnv } from '../cache/redis.ts'
 import { createApp } from '../http/app.ts'
 import { StaleCache } from '../http/stale-cache.ts'
-import { ROUTES } from '../routes.ts'
+import { loadFunctions } from '../functions.ts'
 import { cannotListen, fail, stopOnSignals } from './cli.ts'
+import { writeDerivedFiles } from './routes.ts'
 import { setUpDevDatabase } from './setup.ts'
 
 type Fetch = (request: Request) => Response | Promise<Response>
@@ -49,13 +50,16 @@ async function main(config: DevConfig): Promise<void> {
   const env = { ...process.env, ...setup.env }
   const shared = await sharedStoreFromEnv(env)
   if (shared) console.log('cache     shared tier on REDIS_URL')
-  const app = createApp({ routes: ROUTES.map((entry) => entry.route), env, cache: new StaleCache({ shared }) })
+  // Every route file of functions/, as it is now; what is derived from them is kept current.
+  const functions = await loadFunctions()
+  for (const file of await writeDerivedFiles()) console.log(`routes    wrote ${file}`)
+  const app = createApp({ routes: functions.map((entry) => entry.route), env, cache: new StaleCache({ shared }) })
   await app.startup()
   stops.push(() => app.shutdown())
   fetch = (request) => app.hono.fetch(request)
   const url = `http://127.0.0.1:${port}`
   console.log(`api       ${url}`)
-  for (const route of ROUTES) console.log(`          ${route.method} ${url}${route.path}`)
+  for (const route of functions) console.log(`          ${route.method} ${url}${route.path}`)
   console.log(`ready in ${((performance.now() - startedAt) / 1000).toFixed(1)}s; Ctrl-C stops`)
 }
 

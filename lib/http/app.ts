@@ -1,40 +1,49 @@
 /**
- * An app: Hono routing for a set of routes, the lifespans they need, FastAPI's answers for
- * what no route serves (404, or 405 with `Allow` when the path exists for other methods),
- * a request id on every response and one structured log line per request.
+ * An app: Hono apps of routes (each an ordinary `new Hono<AppEnv>()`, with any Hono
+ * middleware) mounted under the toolkit's first middleware, which gives every request its
+ * scope (`c.var.scope`: request id, deadline, lifespans' state, dependencies, background
+ * tasks), puts the request id on every answer, runs what is left after the response, and
+ * writes one structured log line. What no route serves is FastAPI's 404, or 405 with `Allow`
+ * when the path exists for other methods; anything thrown is FastAPI's error shape. Hono
+ * middleware of the routes' apps runs around all of it, error answers included, wherever the
+ * app runs: the Lambda adapter (lambda.ts), the dev server and a Worker all call `fetch`.
  */
-import { Hono } from 'hono'
+import { Hono, type Context, type ExecutionContext, type Next } from 'hono'
+import { matchedRoutes } from 'hono/route'
 import type { Env } from '../config.ts'
-import { analyze, type Dependency } from './depends.ts'
+import { writeLogLine } from '../log.ts'
+import { BackgroundTasks } from './background.ts'
+import { analyze, DependencySolver, type Dependency, type DependencyMap, type RequestScope, type Overrides } from './depends.ts'
+import type { AppEnv, LambdaBindings } from './env.ts'
 import { methodNotAllowed, notFound, toReply } from './errors.ts'
-import { fromHono, pathPattern, type AppEnv } from './incoming.ts'
-import { LifespanRunner } from './lifespan.ts'
-import { newMetrics } from './metrics.ts'
-import { logRequest, routeServer, type IncomingRequest, type RequestMeta, type RouteServer, type ServeContext } from './pipeline.ts'
-import { appendHeader, setHeader, toWebResponse, type Outcome } from './reply.ts'
-import type { HttpMethod, Route } from './route.ts'
+import { LifespanRunner, type Lifespan } from './lifespan.ts'
+import { emfFields, newMetrics, type RequestMetrics } from './metrics.ts'
+import { toWebResponse, type Reply } from './reply.ts'
+import { describeRoutes, pathPattern, type RouteInfo } from './routes-info.ts'
 import { StaleCache } from './stale-cache.ts'
 
 export type { AppEnv }
 
 export interface KnownRoute {
-  readonly method: HttpMethod
+  readonly method: string
+  /** OpenAPI form: `/users/{id}`. */
   readonly path: string
 }
 
 export interface AppOptions {
-  readonly routes: readonly Route[]
+  /** Hono apps of routes; mounted at `/` in this order. */
+  readonly routes: Hono<AppEnv> | readonly Hono<AppEnv>[]
   /** Handed to lifespans (the database URL); process.env unless given. */
   readonly env?: Env
   /** Routes served elsewhere that decide 404 or 405 (the catch-all function knows them all). */
   readonly knownRoutes?: readonly KnownRoute[]
   /** A request's time budget where the runtime gives none; Lambda's own deadline wins. */
   readonly deadlineMs?: number
-  /** Where last good answers are kept for routes with a `fallback`. */
+  /** Where last good answers are kept for routes with a `staleFallback`. */
   readonly cache?: StaleCache
   /**
-   * What counts the instance's requests, when it outlives the app: a Workers isolate makes an
-   * app per request, and only the isolate's first answer is its cold start.
+   * What counts the instance's requests, when it outlives the app: only an instance's first
+   * answer is its cold start.
    */
   readonly instance?: InstanceCounter
   /**
@@ -42,6 +51,11 @@ export interface AppOptions {
    * process's start to the end of `startup()`): where a process is an instance, as on Lambda.
    */
   readonly tellsInit?: boolean
+  /**
+   * Starts the lifespans for each request, with the request's bindings as their environment,
+   * and stops them after it (Workers: I/O objects may not outlive the request that made them).
+   */
+  readonly lifespansPerRequest?: boolean
 }
 
 /** Requests an instance (a Lambda instance, a Workers isolate) has served. */
@@ -51,23 +65,25 @@ export interface InstanceCounter {
 
 /** FastAPI's `app.dependency_overrides`; setting one re-checks the graph for cycles. */
 export class DependencyOverrides extends Map<Dependency<unknown>, Dependency<unknown>> {
-  readonly #routes: readonly Route[]
+  readonly #graphs: readonly DependencyMap[]
 
-  constructor(routes: readonly Route[]) {
+  constructor(graphs: readonly DependencyMap[]) {
     super()
-    this.#routes = routes
+    this.#graphs = graphs
   }
 
   override set<T>(dependency: Dependency<T>, override: Dependency<T>): this {
     const next = new Map(this).set(dependency, override)
-    for (const item of this.#routes) analyze(item.dependencies, next)
+    for (const graph of this.#graphs) analyze(graph, next)
     return super.set(dependency, override)
   }
 }
 
 export interface App {
+  /** The whole app, for `fetch` (the dev server, a Worker) and for `app.request()` in tests. */
   readonly hono: Hono<AppEnv>
-  readonly routes: readonly Route[]
+  /** Every route the app serves, with what its middleware declares. */
+  readonly routes: readonly RouteInfo[]
   readonly dependencyOverrides: DependencyOverrides
   /** Runs the lifespans' startup; call once, before serving (Lambda: during init). */
   startup(): Promise<void>
@@ -75,114 +91,282 @@ export interface App {
   shutdown(): Promise<void>
   /** How many requests this instance has served (the first one was its cold start). */
   readonly served: number
-  /**
-   * Serves a request of one of this app's routes, named by its key (`GET /users/{id}`), without
-   * Hono's routing; undefined when the key is not one of them.
-   */
-  dispatch(routeKey: string, incoming: IncomingRequest): Promise<Outcome> | undefined
+  /** The contract's answer for a request that could not be read at all (a broken event). */
+  unreadable(method: string, path: string, gatewayRequestId: string | undefined): Reply
+}
+
+/** What the app gives each request's scope. */
+interface AppState {
+  readonly overrides: Overrides
+  readonly deadlineMs: number
+  readonly cache: StaleCache
+  /** Keeps background work alive where the runtime has no `waitUntil` (Node). */
+  detach(work: Promise<void>): void
+}
+
+function executionContextOf(c: Context): ExecutionContext | undefined {
+  try {
+    return c.executionCtx
+  } catch {
+    return undefined // Node's server has none.
+  }
+}
+
+/**
+ * The request's scope: what dependencies and handlers see of the request, made as it is
+ * first used. The route middleware (route.ts) reach the parts that are not public.
+ */
+export class Scope implements RequestScope {
+  readonly context: Context
+  readonly requestId: string
+  readonly metrics: RequestMetrics = newMetrics()
+  readonly #app: AppState
+  readonly #lifespans: LifespanRunner
+  readonly #deadline: number
+  #background: BackgroundTasks | undefined
+  #solver: DependencySolver | undefined
+  /** The JSON text of the answer, when `respond` made it (a stale fallback keeps it). */
+  answerText: string | undefined
+
+  constructor(c: Context, requestId: string, startedAt: number, app: AppState, lifespans: LifespanRunner) {
+    this.context = c
+    this.requestId = requestId
+    this.#app = app
+    this.#lifespans = lifespans
+    this.#deadline = startedAt + app.deadlineMs
+  }
+
+  get request(): Request {
+    return this.context.req.raw
+  }
+
+  get background(): BackgroundTasks {
+    return (this.#background ??= new BackgroundTasks())
+  }
+
+  state<S>(lifespan: Lifespan<S>): S {
+    return this.#lifespans.state(lifespan)
+  }
+
+  header(name: string): string | undefined {
+    return this.context.req.header(name)
+  }
+
+  remainingMs(): number {
+    const lambda = (this.context.env as LambdaBindings | undefined)?.lambdaContext
+    return lambda ? lambda.getRemainingTimeInMillis() : Math.max(0, this.#deadline - performance.now())
+  }
+
+  keepLastGood(key: string, value: string): void {
+    this.waitUntil(this.#app.cache.keep(key, value))
+  }
+
+  findLastGood(key: string): Promise<{ readonly value: string; readonly ageSeconds: number } | undefined> {
+    return this.#app.cache.find(key)
+  }
+
+  get cache(): StaleCache {
+    return this.#app.cache
+  }
+
+  /** Resolves dependencies with the request's cache (each runs once per request). */
+  resolve(map: DependencyMap): Promise<Record<string, unknown>> {
+    this.#solver ??= new DependencySolver(this, this.#app.overrides)
+    return this.#solver.resolveAll(map)
+  }
+
+  /** Hands work to the runtime to finish after the response. */
+  waitUntil(work: Promise<void> | undefined): void {
+    if (work === undefined) return
+    const runtime = executionContextOf(this.context)
+    if (runtime) runtime.waitUntil(work)
+    else this.#app.detach(work)
+  }
+
+  /** After the response: dependencies torn down (seeing the handler's error), tasks started. */
+  async finish(error: unknown): Promise<void> {
+    if (this.#solver?.hasTeardowns) await this.#solver.teardown(error)
+    const background = this.#background
+    if (background !== undefined && background.size > 0) {
+      // Starts once the response exists; Lambda's adapter waits for it before returning.
+      this.waitUntil(Promise.resolve().then(() => background.run(this.requestId)))
+    }
+  }
 }
 
 const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/
 
+export interface RequestLine {
+  readonly requestId: string
+  readonly awsRequestId: string | undefined
+  readonly method: string
+  readonly route: string | null
+  readonly path: string
+  readonly status: number
+  readonly durationMs: number
+  readonly cold: boolean
+  readonly metrics: RequestMetrics
+}
+
+let clockMs = 0
+let clockIso = ''
+
+/** The current time in ISO 8601, formatted at most once a millisecond. */
+function isoNow(): string {
+  const now = Date.now()
+  if (now !== clockMs) {
+    clockMs = now
+    clockIso = new Date(now).toISOString()
+  }
+  return clockIso
+}
+
+/**
+ * The one line per request, written field by field: it is on every request's path, and a
+ * generic `log()` call costs several times more. It is also an EMF document (metrics.ts).
+ */
+export function logRequest(line: RequestLine): void {
+  writeLogLine(
+    'info',
+    `{"level":"info","time":"${isoNow()}","message":"request","request_id":${JSON.stringify(line.requestId)}${
+      line.awsRequestId === undefined ? '' : `,"aws_request_id":${JSON.stringify(line.awsRequestId)}`
+    },"method":${JSON.stringify(line.method)},"route":${line.route === null ? 'null' : JSON.stringify(line.route)},"path":${JSON.stringify(
+      line.path,
+    )},"status":${line.status},"duration_ms":${line.durationMs},"cold":${line.cold}${emfFields(line.route, line.metrics)}}`,
+  )
+}
+
+/** Sets a header on an answer already made; a `Response` with immutable headers is remade. */
+function setAnswerHeader(c: Context, name: string, value: string, append = false): void {
+  try {
+    if (append) c.res.headers.append(name, value)
+    else c.res.headers.set(name, value)
+  } catch {
+    c.header(name, value, { append })
+  }
+}
+
 export function createApp(options: AppOptions): App {
-  const routes = options.routes
-  const lifespans = new LifespanRunner()
-  const dependencyOverrides = new DependencyOverrides(routes)
-  const detached = new Set<Promise<void>>()
-  const known = (options.knownRoutes ?? routes).map((item) => ({ method: item.method, match: pathPattern(item.path) }))
+  const mounted: readonly Hono<AppEnv>[] = Array.isArray(options.routes) ? options.routes : [options.routes as Hono<AppEnv>]
   const instance: InstanceCounter = options.instance ?? { served: 0 }
+  const detached = new Set<Promise<void>>()
+  const lifespans = new LifespanRunner()
+  const env = options.env ?? globalThis.process?.env ?? {}
   let initTiming: string | undefined
 
-  const serveContext: ServeContext = {
-    overrides: dependencyOverrides,
-    lifespans,
+  const hono = new Hono<AppEnv>()
+  hono.use(requestScope)
+  for (const app of mounted) hono.route('/', app)
+  const routes = describeRoutes(hono)
+  const routeKeys = new Map(routes.map((item) => [`${item.method} ${item.honoPath}`, item.key]))
+  const known = [...routes, ...(options.knownRoutes ?? [])].map((item) => ({ method: item.method, match: pathPattern(item.path) }))
+  const needed = new Set(routes.flatMap((item) => [...item.lifespans]))
+  const overrides = new DependencyOverrides(routes.map((item) => item.dependencies))
+  const state: AppState = {
+    overrides,
     deadlineMs: options.deadlineMs ?? 10_000,
+    cache: options.cache ?? new StaleCache(),
     detach(work) {
       detached.add(work)
       void work.finally(() => detached.delete(work))
     },
-    cache: options.cache ?? new StaleCache(),
   }
 
-  /** A request id, one log line, and a reply for anything thrown, around every request. */
-  async function observe(route: string | null, incoming: IncomingRequest, serve: (meta: RequestMeta) => Outcome | Promise<Outcome>) {
+  async function requestScope(c: Context<AppEnv>, next: Next): Promise<void> {
     const startedAt = performance.now()
     const cold = instance.served++ === 0
-    const given = incoming.header('x-request-id')
-    const requestId = given !== undefined && REQUEST_ID.test(given) ? given : (incoming.gatewayRequestId ?? crypto.randomUUID())
-    const metrics = newMetrics()
-    let outcome: Outcome
-    try {
-      // `serve` puts the request id on what it returns.
-      outcome = await serve({ requestId, startedAt, metrics })
-    } catch (error) {
-      outcome = toReply(error, { requestId, route: route ?? incoming.path })
-      setHeader(outcome, 'x-request-id', requestId)
+    const bindings = c.env as LambdaBindings | undefined
+    const given = c.req.header('x-request-id')
+    const requestId = given !== undefined && REQUEST_ID.test(given) ? given : (bindings?.requestContext?.requestId ?? crypto.randomUUID())
+    let runner = lifespans
+    if (options.lifespansPerRequest) {
+      runner = new LifespanRunner()
+      await runner.startup(needed, { env: stringBindings(c.env) })
     }
+    const scope = new Scope(c, requestId, startedAt, state, runner)
+    c.set('scope', scope)
+    try {
+      await next()
+      await scope.finish(c.error)
+    } finally {
+      if (options.lifespansPerRequest) scope.waitUntil(runner.shutdown())
+    }
+    setAnswerHeader(c, 'x-request-id', requestId)
     // The instance's first request says so, with its init where known, so that a load test
     // against a deployed URL can count cold starts and time them.
     if (cold) {
-      setHeader(outcome, 'x-cold-start', '1')
-      if (initTiming !== undefined) appendHeader(outcome, 'server-timing', initTiming)
+      setAnswerHeader(c, 'x-cold-start', '1')
+      if (initTiming !== undefined) setAnswerHeader(c, 'server-timing', initTiming, true)
     }
     logRequest({
       requestId,
-      awsRequestId: incoming.lambda?.awsRequestId,
-      method: incoming.method,
-      route,
-      path: incoming.path,
-      status: outcome.status,
+      awsRequestId: bindings?.lambdaContext?.awsRequestId,
+      method: c.req.method,
+      route: routeKeyOf(c),
+      path: c.req.path,
+      status: c.res.status,
       durationMs: Math.round((performance.now() - startedAt) * 100) / 100,
       cold,
-      metrics,
-    })
-    return outcome
-  }
-
-  function noRoute(incoming: IncomingRequest, { requestId }: RequestMeta): Outcome {
-    const allow = known.filter((item) => item.match.test(incoming.path)).map((item) => item.method)
-    const reply = allow.length === 0 ? notFound() : methodNotAllowed([...new Set(allow)].sort())
-    reply.headers['x-request-id'] = requestId
-    return reply
-  }
-
-  const servers = new Map(routes.map((item) => [item.key, routeServer(item, serveContext)]))
-  const hono = new Hono<AppEnv>()
-  for (const item of routes) {
-    const server = servers.get(item.key) as RouteServer
-    hono.on(item.method, item.honoPath, async function served(c) {
-      const incoming = fromHono(c)
-      return toWebResponse(await observe(item.key, incoming, (meta) => server(incoming, meta)))
+      metrics: scope.metrics,
     })
   }
-  hono.notFound(async function unrouted(c) {
-    const incoming = fromHono(c)
-    return toWebResponse(await observe(null, incoming, (meta) => noRoute(incoming, meta)))
+
+  /** `GET /users/{id}`, as API Gateway and the logs name a route; null when none matched. */
+  function routeKeyOf(c: Context): string | null {
+    const method = c.req.method === 'HEAD' ? 'GET' : c.req.method
+    const matched = matchedRoutes(c)
+    for (let i = matched.length - 1; i >= 0; i--) {
+      const item = matched[i] as (typeof matched)[number]
+      const key = item.method === method ? routeKeys.get(`${method} ${item.path}`) : undefined
+      if (key !== undefined) return key
+    }
+    return null
+  }
+
+  hono.notFound(function unrouted(c) {
+    const allow = known.filter((item) => item.match.test(c.req.path)).map((item) => item.method)
+    return toWebResponse(allow.length === 0 ? notFound() : methodNotAllowed([...new Set(allow)].sort()))
   })
-  hono.onError(function lastResort(error, c) {
-    return toWebResponse(toReply(error, { requestId: 'unknown', route: c.req.path }))
+  hono.onError(function answerError(error, c) {
+    const scope = c.get('scope') as Scope | undefined
+    return toWebResponse(toReply(error, { requestId: scope?.requestId ?? 'unknown', route: routeKeyOf(c) ?? c.req.path }))
   })
 
-  const needed = new Set(routes.flatMap((item) => [...item.lifespans]))
   return {
     hono,
     routes,
-    dependencyOverrides,
+    dependencyOverrides: overrides,
     async startup() {
-      await lifespans.startup(needed, { env: options.env ?? globalThis.process?.env ?? {} })
+      if (!options.lifespansPerRequest) await lifespans.startup(needed, { env })
       if (options.tellsInit) initTiming = `init;dur=${performance.now().toFixed(1)}`
     },
     async shutdown() {
       await Promise.allSettled(detached)
       await lifespans.shutdown()
-      await serveContext.cache.close()
+      await state.cache.close()
     },
     get served() {
       return instance.served
     },
-    dispatch(routeKey, incoming) {
-      const server = servers.get(routeKey)
-      return server === undefined ? undefined : observe(routeKey, incoming, (meta) => server(incoming, meta))
+    unreadable(method, path, gatewayRequestId) {
+      const startedAt = performance.now()
+      const cold = instance.served++ === 0
+      const requestId = gatewayRequestId ?? crypto.randomUUID()
+      const reply: Reply = {
+        status: 400,
+        headers: { 'content-type': 'application/json; charset=utf-8', 'x-request-id': requestId },
+        body: JSON.stringify({ detail: 'There was an error parsing the request' }),
+      }
+      logRequest({ requestId, awsRequestId: undefined, method, route: null, path, status: 400, durationMs: Math.round((performance.now() - startedAt) * 100) / 100, cold, metrics: newMetrics() })
+      return reply
     },
   }
+}
+
+/** Worker bindings as configuration: the string ones (vars and secrets). */
+function stringBindings(env: unknown): Record<string, string> {
+  const out: Record<string, string> = {}
+  if (typeof env !== 'object' || env === null) return out
+  for (const [name, value] of Object.entries(env)) if (typeof value === 'string') out[name] = value
+  return out
 }

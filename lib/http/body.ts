@@ -40,19 +40,11 @@ function unsupported(expected: readonly string[]): HttpError {
   return new HttpError(415, `Unsupported Media Type: expected ${expected.join(' or ')}`)
 }
 
-/** Where a body comes from: a web Request, or a Lambda event's (maybe base64) string. */
+/** Where a body comes from (Hono's request: its headers and its bytes, read once). */
 export interface BodySource {
   readonly contentType: string | null
   readonly contentLength: string | null
   bytes(): Promise<Uint8Array<ArrayBuffer>>
-}
-
-export function requestBody(request: Request): BodySource {
-  return {
-    contentType: request.headers.get('content-type'),
-    contentLength: request.headers.get('content-length'),
-    bytes: async () => new Uint8Array(await request.arrayBuffer()),
-  }
 }
 
 async function readBytes(source: BodySource, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {

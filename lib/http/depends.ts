@@ -7,18 +7,21 @@
  * reverse order of setup; if the handler threw, the error is thrown into it at its `yield`
  * (so a transaction can roll back). The graph is checked for cycles when a route is defined.
  */
+import type { Context } from 'hono'
 import { log } from '../log.ts'
 import type { BackgroundTasks } from './background.ts'
 import type { RequestMetrics } from './metrics.ts'
 import type { Lifespan } from './lifespan.ts'
 
-/** What a dependency (and a handler) can see of the request being served. */
+/** What a dependency (and, as `c.var.scope`, a handler) can see of the request being served. */
 export interface RequestScope {
+  /** Hono's context of the request: `c.req`, `c.env`, `c.header()` for a response header. */
+  readonly context: Context
+  /** The request as a web `Request` (FastAPI's `request: Request`). */
   readonly request: Request
   readonly requestId: string
+  /** FastAPI's `BackgroundTasks`: run after the response, before the invocation ends. */
   readonly background: BackgroundTasks
-  /** Headers added to whatever response is sent, as with FastAPI's `Response` parameter. */
-  readonly responseHeaders: Headers
   /** The state of a lifespan the app runs (the pool of the `database` lifespan). */
   state<S>(lifespan: Lifespan<S>): S
   /** Milliseconds left before the request's deadline (Lambda's remaining time). */

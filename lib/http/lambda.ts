@@ -1,26 +1,27 @@
 /**
- * Turns routes into the handler of one Lambda function. `lambdaFunction()` is awaited at
- * module level, so the lifespans start during Lambda's init phase, before the first
- * request, and a failed startup fails the instance there, once, with one log line. SIGTERM,
- * which Lambda sends before it stops an instance, runs the shutdown. Background tasks are
- * awaited before the handler returns: a frozen instance would not run them.
+ * A Hono app as the handler of one Lambda function, read as hono/aws-lambda reads events
+ * (its event processors: API Gateway payload 2.0 and 1.0, Function URLs, ALB), so that the
+ * app, its Hono middleware and its error answers behave as on the dev server and a Worker.
  *
- * An event of one of the function's own routes (API Gateway names it in `routeKey`) goes
- * straight from the event to the pipeline and back to a result, with no web `Request` or
- * `Response` made unless the code asks for one. Anything else goes through Hono (via
- * hono/aws-lambda), which answers 404 or 405 as the dev server does.
+ * `lambdaFunction()` is awaited at module level, so the lifespans start during Lambda's init
+ * phase, before the first request, and a failed startup fails the instance there, once, with
+ * one log line. SIGTERM, which Lambda sends before it stops an instance, runs the shutdown.
+ * Background tasks are awaited before the handler returns: a frozen instance would not run them.
+ *
+ * Before Hono sees an event, what hono/aws-lambda would get wrong is set right: a named
+ * stage's prefix is taken off the path (API Gateway routes without it), and a GET or HEAD
+ * body is dropped (a web `Request` cannot carry one; FastAPI ignores it). An event that
+ * cannot be read at all is still answered in the contract's shape, with a request id and a
+ * log line.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda'
-import { Hono, type ExecutionContext } from 'hono'
-import { defaultIsContentTypeBinary, handle } from 'hono/aws-lambda'
-import { encodeBase64 } from 'hono/utils/encode'
+import type { ExecutionContext, Hono } from 'hono'
+import { handle } from 'hono/aws-lambda'
 import type { Env } from '../config.ts'
 import { log } from '../log.ts'
-import { createApp, type App, type KnownRoute } from './app.ts'
-import { fromLambdaEvent, pathPattern, type LambdaBindings } from './incoming.ts'
-import { isResponse, type Outcome } from './reply.ts'
-import type { Route } from './route.ts'
 import { sharedStoreFromEnv } from '../cache/redis.ts'
+import { createApp, type App, type AppEnv, type KnownRoute } from './app.ts'
+import { describeRoutes } from './routes-info.ts'
 import { StaleCache } from './stale-cache.ts'
 
 /** The handler of an API Gateway HTTP API (payload 2.0) route, in @types/aws-lambda's terms. */
@@ -36,6 +37,18 @@ export interface LambdaFunction {
 export interface LambdaOptions {
   readonly env?: Env
   readonly knownRoutes?: readonly KnownRoute[]
+  /**
+   * When the lifespans start: during the init phase (`lambdaFunction()` resolves once they
+   * have), or at the first invocation. On Lambda (AWS_LAMBDA_FUNCTION_NAME is set) the init
+   * phase; elsewhere the first invocation, so that loading a function's module (the dev
+   * server, the build, a Worker load every route's) starts nothing.
+   */
+  readonly startup?: 'init' | 'first-invocation'
+}
+
+/** Lambda sets it in every function's environment (as the local emulator does). */
+export function onLambda(): boolean {
+  return globalThis.process?.env?.AWS_LAMBDA_FUNCTION_NAME !== undefined
 }
 
 /** Collects the background work an invocation hands over, so the handler can wait for it. */
@@ -54,72 +67,79 @@ class InvocationContext implements ExecutionContext {
   }
 }
 
-/** A pipeline outcome as API Gateway's result: text as it is, binary types in base64. */
-async function toResult(outcome: Outcome): Promise<APIGatewayProxyStructuredResultV2> {
-  if (!isResponse(outcome)) {
-    return { statusCode: outcome.status, headers: outcome.headers, body: outcome.body ?? '', isBase64Encoded: false }
-  }
-  const headers: Record<string, string> = {}
-  const cookies: string[] = []
-  outcome.headers.forEach((value, name) => {
-    if (name === 'set-cookie') cookies.push(value)
-    else headers[name] = value
-  })
-  const binary = defaultIsContentTypeBinary(outcome.headers.get('content-type') ?? '')
-  const body = binary ? encodeBase64(await outcome.arrayBuffer()) : await outcome.text()
-  return { statusCode: outcome.status, headers, ...(cookies.length > 0 ? { cookies } : {}), body, isBase64Encoded: binary }
+type AnyEvent = Record<string, unknown> & { requestContext?: Record<string, unknown> }
+
+/** The method and path an event names, wherever its payload version puts them. */
+function methodAndPath(event: AnyEvent): { method: unknown; path: unknown } {
+  const http = event.requestContext?.http as { method?: unknown } | undefined
+  if ('rawPath' in event && http) return { method: http.method, path: event.rawPath }
+  return { method: event.httpMethod ?? event.method, path: event.path }
 }
 
-export async function lambdaFunction(routes: Route | readonly Route[], options: LambdaOptions = {}): Promise<LambdaFunction> {
-  const list: readonly Route[] = Array.isArray(routes) ? routes : [routes as Route]
+/** The event as Hono should read it: without a named stage's prefix, without a GET's body. */
+function normalized(event: AnyEvent, method: string): AnyEvent {
+  let out = event
+  const stage = event.requestContext?.stage
+  if (typeof event.rawPath === 'string' && typeof stage === 'string' && stage !== '$default') {
+    const prefix = `/${stage}`
+    if (event.rawPath === prefix || event.rawPath.startsWith(`${prefix}/`)) out = { ...out, rawPath: event.rawPath.slice(prefix.length) || '/' }
+  }
+  if ((method === 'GET' || method === 'HEAD') && out.body) out = { ...out, body: undefined, isBase64Encoded: false }
+  return out
+}
+
+export async function lambdaFunction(routes: Hono<AppEnv> | readonly Hono<AppEnv>[], options: LambdaOptions = {}): Promise<LambdaFunction> {
   const env = options.env ?? process.env
+  const apps: readonly Hono<AppEnv>[] = Array.isArray(routes) ? routes : [routes as Hono<AppEnv>]
   // Only a function with a route that may answer stale connects to the shared cache.
-  const shared = list.some((item) => item.fallback) ? await sharedStoreFromEnv(env) : undefined
-  const app = createApp({ routes: list, ...options, env, cache: new StaleCache({ shared }), tellsInit: true })
-  try {
-    await app.startup()
-  } catch (error) {
-    log('error', 'function failed to start', { routes: list.map((item) => item.key), error })
-    throw error
-  }
+  const cached = apps.some((item) => describeRoutes(item).some((info) => info.fallback))
+  const shared = cached ? await sharedStoreFromEnv(env) : undefined
+  const app = createApp({ routes: apps, ...options, env, cache: new StaleCache({ shared }), tellsInit: true })
+  let started: Promise<void> | undefined
+  const start = () =>
+    (started ??= app.startup().catch((error: unknown) => {
+      started = undefined // a later invocation tries again
+      log('error', 'function failed to start', { routes: app.routes.map((item) => item.key), error })
+      throw error
+    }))
   let stopped: Promise<void> | undefined
-  const shutdown = () => (stopped ??= app.shutdown())
-  process.once('SIGTERM', function onSigterm() {
-    void shutdown().finally(() => process.exit(0))
-  })
-
-  const patterns = new Map(list.map((item) => [item.key, { pattern: pathPattern(item.path) }]))
-
-  // Hono's way in, for requests no route of this function takes; each request gets an
-  // execution context, found again by its Lambda context.
-  const invocations = new WeakMap<object, InvocationContext>()
-  const adapter = new Hono<{ Bindings: LambdaBindings }>()
-  adapter.fetch = (request, env) => {
-    const invocation = new InvocationContext()
-    const key = (env as LambdaBindings | undefined)?.lambdaContext
-    if (key !== undefined) invocations.set(key, invocation)
-    return app.hono.fetch(request, env, invocation)
+  const shutdown = () => (stopped ??= started === undefined ? app.shutdown() : started.catch(() => undefined).then(() => app.shutdown()))
+  if ((options.startup ?? (onLambda() ? 'init' : 'first-invocation')) === 'init') {
+    await start()
+    process.once('SIGTERM', function onSigterm() {
+      void shutdown().finally(() => process.exit(0))
+    })
   }
-  // hono/aws-lambda declares its own event and result types, which differ from @types/aws-lambda's
-  // in optional fields (`body?`) under exactOptionalPropertyTypes; the shapes are the same.
-  const viaHono = handle(adapter) as unknown as HttpApiHandler
 
-  const handler: HttpApiHandler = async (event, context) => {
-    const route = patterns.get(event.routeKey)
-    if (route !== undefined) {
+  // hono/aws-lambda reads the event and writes the result; the app gets each invocation's
+  // execution context (for `waitUntil`), found again by its Lambda context.
+  const invocations = new WeakMap<object, InvocationContext>()
+  const viaHono = handle({
+    fetch(request: Request, bindings: { lambdaContext: object }) {
       const invocation = new InvocationContext()
-      const incoming = fromLambdaEvent(event, context, route, (work) => invocation.waitUntil(work))
-      const result = await toResult(await (app.dispatch(event.routeKey, incoming) as Promise<Outcome>))
-      await invocation.settle()
-      return result
+      invocations.set(bindings.lambdaContext, invocation)
+      return app.hono.fetch(request, bindings, invocation)
+    },
+  } as never) as unknown as (event: AnyEvent, context: Context) => Promise<APIGatewayProxyStructuredResultV2>
+
+  const handler: HttpApiHandler = async (received, context) => {
+    const event = received as unknown as AnyEvent
+    const { method, path } = methodAndPath(event)
+    if (typeof method === 'string' && typeof path === 'string' && path.startsWith('/')) {
+      await start()
+      const result = await viaHono(normalized(event, method.toUpperCase()), context)
+      const invocation = invocations.get(context)
+      if (invocation !== undefined) {
+        invocations.delete(context)
+        await invocation.settle()
+        return result
+      }
     }
-    const result = await viaHono(event, context)
-    const invocation = invocations.get(context)
-    if (invocation !== undefined) {
-      invocations.delete(context)
-      await invocation.settle()
-    }
-    return result
+    // hono/aws-lambda could not make a request of it (a header value a web Request refuses,
+    // say) and answered in text; or the event names no method or path.
+    const requestId = typeof event.requestContext?.requestId === 'string' ? event.requestContext.requestId : undefined
+    const reply = app.unreadable(String(method ?? '-'), String(path ?? '-'), requestId)
+    return { statusCode: reply.status, headers: reply.headers, body: reply.body ?? '', isBase64Encoded: false }
   }
   return { handler, app, shutdown }
 }

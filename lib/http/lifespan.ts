@@ -14,10 +14,16 @@ export interface LifespanContext {
 export interface Lifespan<S> {
   readonly name: string
   readonly run: (context: LifespanContext) => AsyncGenerator<S, void, undefined>
+  /** The SST secrets it reads (lib/config.ts): a function is linked to those of its lifespans. */
+  readonly secrets: readonly string[]
 }
 
-export function lifespan<S>(name: string, run: (context: LifespanContext) => AsyncGenerator<S, void, undefined>): Lifespan<S> {
-  return { name, run }
+export function lifespan<S>(
+  name: string,
+  run: (context: LifespanContext) => AsyncGenerator<S, void, undefined>,
+  options: { readonly secrets?: readonly string[] } = {},
+): Lifespan<S> {
+  return { name, run, secrets: options.secrets ?? [] }
 }
 
 export class LifespanError extends Error {

@@ -7,7 +7,7 @@
  */
 import { toJsonSchema, type ConversionConfig } from '@valibot/to-json-schema'
 import type * as v from 'valibot'
-import type { Route } from './route.ts'
+import type { RouteInfo } from './routes-info.ts'
 
 type JsonObject = Record<string, unknown>
 
@@ -43,7 +43,7 @@ function isOptional(schema: v.GenericSchema): boolean {
   return schema.type === 'optional' || schema.type === 'nullish' || schema.type === 'exact_optional'
 }
 
-function parameters(route: Route): JsonObject[] {
+function parameters(route: RouteInfo): JsonObject[] {
   const list: JsonObject[] = []
   const add = (location: 'path' | 'query' | 'header', schema: v.GenericSchema | undefined) => {
     for (const [name, entry] of entriesOf(schema)) {
@@ -51,13 +51,13 @@ function parameters(route: Route): JsonObject[] {
       list.push({ name, in: location, required, schema: jsonSchema(entry, 'input') })
     }
   }
-  add('path', route.params)
-  add('query', route.query)
-  add('header', route.headers)
+  add('path', route.validation?.param)
+  add('query', route.validation?.query)
+  add('header', route.validation?.header)
   return list
 }
 
-function requestBody(route: Route): JsonObject | undefined {
+function requestBody(route: RouteInfo): JsonObject | undefined {
   const body = route.body
   if (body === undefined) return undefined
   if (body.kind === 'bytes') {
@@ -89,7 +89,7 @@ const VALIDATION_ERROR = {
   },
 }
 
-function responses(route: Route): JsonObject {
+function responses(route: RouteInfo): JsonObject {
   const success: JsonObject = { description: route.status === 204 ? 'No Content' : 'Successful Response' }
   if (route.response !== undefined && route.status !== 204) {
     success.content = { 'application/json': { schema: jsonSchema(route.response, 'output') } }
@@ -100,7 +100,8 @@ function responses(route: Route): JsonObject {
       ? { description: doc.description, content: { [doc.contentType ?? 'application/json']: { schema: jsonSchema(doc.schema, 'output') } } }
       : { description: doc.description }
   }
-  if (route.params || route.query || route.headers || route.body) {
+  const validation = route.validation
+  if (validation && (validation.param || validation.query || validation.header || route.body)) {
     out['422'] = {
       description: 'Validation Error',
       content: { 'application/json': { schema: { $ref: '#/components/schemas/HTTPValidationError' } } },
@@ -115,9 +116,10 @@ export interface ApiInfo {
   readonly description?: string
 }
 
-export function openApiDocument(routes: readonly Route[], info: ApiInfo): JsonObject {
+export function openApiDocument(routes: readonly RouteInfo[], info: ApiInfo): JsonObject {
   const paths: Record<string, JsonObject> = {}
   for (const item of routes) {
+    if (item.hidden) continue
     const operation: JsonObject = {
       operationId: `${item.method.toLowerCase()}${item.path.replace(/[{}]/g, '').replace(/\/(\w)/g, (_, c: string) => c.toUpperCase())}`,
       responses: responses(item),

@@ -1,44 +1,32 @@
 /**
- * A route declared once, FastAPI-style: method, path, the schemas of its path, query,
- * header and body parameters, its dependencies, its response schema and status. From the
- * definition come the Hono handler (pipeline.ts), the Lambda handler of its own function
- * (lambda.ts) and its OpenAPI operation (openapi.ts). The handler's input is typed from the
- * schemas and the dependencies, with no casts at the call site.
+ * What FastAPI gives a path operation, as Hono middleware for an ordinary Hono route:
+ *
+ *   new Hono<AppEnv>().get('/users/:id',
+ *     describe({ summary: 'Read a user', tags: ['users'] }),
+ *     needs({ db: dbConn, caller: currentUser }),      // Depends: c.var.db, c.var.caller
+ *     validate({ param: v.object({ id: intParam() }) }), // one 422 listing every problem
+ *     staleFallback(adminOrSelfAuthority),               // the last good answer when the database is out
+ *     responds(User),                                    // the response model: c.var.respond(user)
+ *     async (c) => c.var.respond(await findUser(c.var.db, c.req.valid('param').id)))
+ *
+ * Each middleware also carries what it declares, which the app reads to start the lifespans
+ * the route needs and which the OpenAPI document is written from (routes-info.ts).
  */
-import type * as v from 'valibot'
-import type { BodySpec, RawBody } from './body.ts'
-import { analyze, type Dependency, type DependencyMap, type RequestScope, type Resolved } from './depends.ts'
-import type { Lifespan } from './lifespan.ts'
-
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+import type { Context, MiddlewareHandler, TypedResponse } from 'hono'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import type { JSONParsed } from 'hono/utils/types'
+import * as v from 'valibot'
+import { log } from '../log.ts'
+import type { Scope } from './app.ts'
+import { readBody, type BodySpec, type RawBody } from './body.ts'
+import { analyze, type Dependency, type DependencyMap, type Resolved } from './depends.ts'
+import type { AppEnv } from './env.ts'
+import { HttpError, RequestValidationError, ResponseValidationError } from './errors.ts'
+import { problemsFromIssues, type Location, type ValidationProblem } from './problems.ts'
+import { JSON_TYPE, toWebResponse } from './reply.ts'
+import { cacheKey } from './stale-cache.ts'
 
 type Schema = v.GenericSchema
-
-type Out<S> = S extends Schema ? v.InferOutput<S> : undefined
-
-type BodyValue<B> = B extends { kind: 'bytes' } ? RawBody : B extends { schema: infer S } ? Out<S> : undefined
-
-export interface HandlerInput<P, Q, H, B, D extends DependencyMap> {
-  readonly params: Out<P>
-  readonly query: Out<Q>
-  readonly headers: Out<H>
-  readonly body: BodyValue<B>
-  readonly deps: Resolved<D>
-  readonly scope: RequestScope
-}
-
-/** What a handler returns: data for the response schema, or a ready `Response`. */
-export type HandlerResult<R> = (R extends Schema ? v.InferInput<R> : unknown) | Response
-
-/**
- * A read that may be answered from its last good response when the service behind it is
- * unavailable (a 503 from a dependency or the handler). `authority` resolves to what the
- * caller may see (a role, a user id); answers are kept and served per authority, and when it
- * cannot be resolved nothing is served from the cache.
- */
-export interface FallbackSpec {
-  readonly authority?: Dependency<string>
-}
 
 export interface ResponseDoc {
   readonly description: string
@@ -46,100 +34,224 @@ export interface ResponseDoc {
   readonly contentType?: string
 }
 
-export interface RouteDefinition<P, Q, H, B, D extends DependencyMap, R> {
-  readonly method: HttpMethod
-  /** FastAPI / OpenAPI form: `/users/{id}`. */
-  readonly path: string
+export interface RouteDoc {
   readonly summary?: string
   readonly description?: string
   readonly tags?: readonly string[]
-  readonly params?: P
-  readonly query?: Q
-  readonly headers?: H
-  readonly body?: B
-  readonly dependencies?: D
-  /** Filters and shapes what is sent: a field it does not declare never leaves. */
-  readonly response?: R
-  /** Status of a successful answer (200 unless said). */
+  /** Status of a successful answer, when no `responds()` says it (204 for no content). */
   readonly status?: number
   /** Other answers, for the OpenAPI document. */
   readonly responses?: Readonly<Record<number, ResponseDoc>>
-  /** GET only: serve the last good answer, marked stale, when the database is unavailable. */
-  readonly fallback?: FallbackSpec
-  readonly handler: (input: HandlerInput<P, Q, H, B, D>) => HandlerResult<R> | Promise<HandlerResult<R>>
+  /** Left out of the OpenAPI document (FastAPI's `include_in_schema=False`): the docs themselves. */
+  readonly hidden?: boolean
 }
 
-/** A defined route, its types erased for the machinery that serves and documents it. */
-export interface Route {
-  readonly method: HttpMethod
-  readonly path: string
-  /** Hono's form of the path: `/users/:id`. */
-  readonly honoPath: string
-  /** `GET /users/{id}`, as API Gateway and the logs name it. */
-  readonly key: string
-  readonly status: number
-  readonly summary: string | undefined
-  readonly description: string | undefined
-  readonly tags: readonly string[]
-  readonly params: Schema | undefined
-  readonly query: Schema | undefined
-  readonly headers: Schema | undefined
-  readonly body: BodySpec | undefined
-  readonly dependencies: DependencyMap
-  readonly response: Schema | undefined
-  readonly responses: Readonly<Record<number, ResponseDoc>>
-  readonly lifespans: ReadonlySet<Lifespan<unknown>>
-  readonly fallback: FallbackSpec | undefined
-  handler(input: ErasedInput): unknown
+/** What a request of a route must carry, by where it is (Hono's validation targets). */
+export interface Validation {
+  readonly param?: Schema
+  readonly query?: Schema
+  readonly header?: Schema
+  /** A JSON body (an absent content type is read as JSON too). */
+  readonly json?: Schema
+  /** A form body, urlencoded or multipart. */
+  readonly form?: Schema
+  /** Raw bytes of the given media types: `c.var.rawBody` is `{ bytes, contentType }`. */
+  readonly bytes?: { readonly types: readonly string[]; readonly maxBytes: number }
+  /** Largest JSON or form body accepted (1 MiB unless said). */
+  readonly maxBytes?: number
 }
 
-/** A handler's input once the types have done their work. */
-export interface ErasedInput {
-  readonly params: unknown
-  readonly query: unknown
-  readonly headers: unknown
-  readonly body: unknown
-  readonly deps: Record<string, unknown>
-  readonly scope: RequestScope
+/** What the middleware of a route declare, read by the app and the OpenAPI document. */
+export type Declaration =
+  | { readonly kind: 'describe'; readonly doc: RouteDoc }
+  | { readonly kind: 'needs'; readonly dependencies: DependencyMap }
+  | { readonly kind: 'validate'; readonly validation: Validation; readonly body: BodySpec | undefined }
+  | { readonly kind: 'responds'; readonly schema: Schema; readonly status: number }
+  | { readonly kind: 'fallback'; readonly authority: Dependency<string> | undefined }
+
+export const DECLARATION = Symbol.for('hono-lambda-neon-toolkit.declaration')
+
+function declared<M extends MiddlewareHandler>(middleware: M, declaration: Declaration): M {
+  return Object.assign(middleware, { [DECLARATION]: declaration })
 }
 
-export function toHonoPath(path: string): string {
-  return path.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, ':$1')
+export function declarationOf(handler: unknown): Declaration | undefined {
+  return (handler as { [DECLARATION]?: Declaration } | undefined)?.[DECLARATION]
 }
 
-export function route<
-  const P extends Schema | undefined = undefined,
-  const Q extends Schema | undefined = undefined,
-  const H extends Schema | undefined = undefined,
-  const B extends BodySpec | undefined = undefined,
-  const D extends DependencyMap = Record<never, never>,
-  const R extends Schema | undefined = undefined,
->(definition: RouteDefinition<P, Q, H, B, D, R>): Route {
-  const dependencies: DependencyMap = definition.dependencies ?? {}
-  if (definition.fallback && definition.method !== 'GET') {
-    throw new Error(`${definition.method} ${definition.path}: only a GET may be answered from a cache`)
-  }
-  // A cycle in the dependency graph fails here, when the module defining the route loads.
-  const authority = definition.fallback?.authority
-  const { lifespans } = analyze(authority ? { ...dependencies, authority } : dependencies)
+const scopeOf = (c: Context) => c.get('scope') as Scope
+
+/** The route's summary, description, tags and other answers, for the OpenAPI document. */
+export function describe(doc: RouteDoc): MiddlewareHandler {
+  return declared((_c, next) => next(), { kind: 'describe', doc })
+}
+
+/**
+ * FastAPI's `Depends`: resolves each dependency (once per request, shared by every use) and
+ * sets its value on `c.var` under its key, typed. Teardowns run after the response, in
+ * reverse order. A cycle in the graph fails here, when the module defining the route loads.
+ */
+export function needs<const D extends DependencyMap>(dependencies: D): MiddlewareHandler<{ Variables: Resolved<D> }> {
+  analyze(dependencies)
+  const keys = Object.keys(dependencies)
+  return declared(
+    async function resolveDependencies(c, next) {
+      const values = await scopeOf(c).resolve(dependencies)
+      for (const key of keys) c.set(key as never, values[key] as never)
+      await next()
+    },
+    { kind: 'needs', dependencies },
+  )
+}
+
+type Targets = 'param' | 'query' | 'header' | 'json' | 'form'
+
+type InputOf<V extends Validation> = { [K in keyof V & Targets]: V[K] extends Schema ? v.InferInput<V[K]> : never }
+type OutputOf<V extends Validation> = { [K in keyof V & Targets]: V[K] extends Schema ? v.InferOutput<V[K]> : never }
+/** Raw bytes are no Hono validation target: they arrive as `c.var.rawBody`. */
+type EnvOf<V extends Validation> = V extends { readonly bytes: object } ? AppEnv & { Variables: { rawBody: RawBody } } : AppEnv
+
+function bodySpecOf(validation: Validation): BodySpec | undefined {
+  const given = [validation.json, validation.form, validation.bytes].filter((item) => item !== undefined).length
+  if (given > 1) throw new Error('validate(): a body is json, form or bytes, not more than one of them')
+  const maxBytes = validation.maxBytes === undefined ? {} : { maxBytes: validation.maxBytes }
+  if (validation.json) return { kind: 'json', schema: validation.json, ...maxBytes }
+  if (validation.form) return { kind: 'form', schema: validation.form, ...maxBytes }
+  if (validation.bytes) return { kind: 'bytes', ...validation.bytes }
+  return undefined
+}
+
+function check(location: Location, schema: Schema, input: unknown, problems: ValidationProblem[]): unknown {
+  const result = v.safeParse(schema, input)
+  if (result.success) return result.output
+  problems.push(...problemsFromIssues(location, result.issues))
+  return undefined
+}
+
+function entryNames(schema: Schema | undefined): string[] | undefined {
+  const entries = (schema as { entries?: Record<string, unknown> } | undefined)?.entries
+  return entries ? Object.keys(entries) : undefined
+}
+
+/** The query string; a repeated key keeps its last value, as Starlette's QueryParams does. */
+export function queryFromUrl(url: string): Record<string, string> {
+  const query: Record<string, string> = {}
+  const at = url.indexOf('?')
+  if (at === -1 || at === url.length - 1) return query
+  for (const [key, value] of new URLSearchParams(url.slice(at + 1))) query[key] = value
+  return query
+}
+
+/**
+ * Validation of path, query, header and body parameters together, as FastAPI does: the body
+ * is read first (400, 413, 415, or 422 `json_invalid`), then every location is checked and
+ * one 422 lists every problem. The values, as the schemas output them, are `c.req.valid(…)`
+ * (`c.var.rawBody` for raw bytes).
+ */
+export function validate<const V extends Validation>(validation: V): MiddlewareHandler<EnvOf<V>, string, { in: InputOf<V>; out: OutputOf<V> }> {
+  const body = bodySpecOf(validation)
+  const headerNames = entryNames(validation.header)
+  return declared(
+    async function validateRequest(c, next) {
+      const read = body === undefined ? undefined : await readBody(bodySource(c), body)
+      const problems: ValidationProblem[] = []
+      const valid: [string, unknown][] = []
+      if (validation.param) valid.push(['param', check('path', validation.param, c.req.param(), problems)])
+      if (validation.query) valid.push(['query', check('query', validation.query, queryFromUrl(c.req.url), problems)])
+      if (validation.header) valid.push(['header', check('header', validation.header, headersOf(c, headerNames), problems)])
+      if (body !== undefined && body.kind === 'bytes') c.set('rawBody' as never, read as never)
+      else if (body !== undefined) {
+        if (read === undefined && !v.safeParse(body.schema, undefined).success) problems.push({ loc: ['body'], msg: 'Field required', type: 'missing' })
+        else valid.push([body.kind, check('body', body.schema, read, problems)])
+      }
+      if (problems.length > 0) throw new RequestValidationError(problems)
+      for (const [target, value] of valid) c.req.addValidatedData(target as never, value as never)
+      await next()
+    },
+    { kind: 'validate', validation, body },
+  )
+}
+
+function bodySource(c: Context) {
   return {
-    method: definition.method,
-    path: definition.path,
-    honoPath: toHonoPath(definition.path),
-    key: `${definition.method} ${definition.path}`,
-    status: definition.status ?? 200,
-    summary: definition.summary,
-    description: definition.description,
-    tags: definition.tags ?? [],
-    params: definition.params,
-    query: definition.query,
-    headers: definition.headers,
-    body: definition.body,
-    dependencies,
-    response: definition.response,
-    responses: definition.responses ?? {},
-    lifespans,
-    fallback: definition.fallback,
-    handler: definition.handler,
+    contentType: c.req.header('content-type') ?? null,
+    contentLength: c.req.header('content-length') ?? null,
+    // Through Hono's request, which keeps the bytes: `c.req.json()` still works after.
+    bytes: async () => new Uint8Array(await c.req.arrayBuffer()),
   }
+}
+
+/** The headers an object schema names, read one by one; all of them for any other schema. */
+function headersOf(c: Context, names: readonly string[] | undefined): Record<string, string> {
+  if (names === undefined) return c.req.header()
+  const picked: Record<string, string> = {}
+  for (const name of names) {
+    const value = c.req.header(name)
+    if (value !== undefined) picked[name] = value
+  }
+  return picked
+}
+
+/** What `responds()` puts on `c.var`: the answer, filtered through the response model. */
+export type Respond<S extends Schema, Status extends ContentfulStatusCode> = (
+  value: v.InferInput<S>,
+) => Response & TypedResponse<JSONParsed<v.InferOutput<S>>, Status, 'json'>
+
+/**
+ * FastAPI's `response_model`: `c.var.respond(value)` sends the value as the schema outputs
+ * it, so a field the schema does not declare never leaves; a value that does not fit is our
+ * bug, answered 500 and logged.
+ */
+export function responds<const S extends Schema, const Status extends ContentfulStatusCode = 200>(
+  schema: S,
+  status: Status = 200 as Status,
+): MiddlewareHandler<{ Variables: { respond: Respond<S, Status> } }> {
+  return declared(
+    async function responseModel(c, next) {
+      const scope = scopeOf(c)
+      const respond: Respond<S, Status> = (value) => {
+        const parsed = v.safeParse(schema, value)
+        if (!parsed.success) {
+          const where = parsed.issues.map((issue) => `${v.getDotPath(issue) ?? '(root)'}: ${issue.message}`).join('; ')
+          throw new ResponseValidationError(`response of ${c.req.method} ${c.req.routePath} does not match its schema: ${where}`)
+        }
+        const text = JSON.stringify(parsed.output)
+        scope.answerText = text
+        return c.body(text, status, { 'content-type': JSON_TYPE }) as unknown as ReturnType<Respond<S, Status>>
+      }
+      c.set('respond', respond)
+      await next()
+    },
+    { kind: 'responds', schema, status },
+  )
+}
+
+/**
+ * A read that may be answered from its last good answer, marked stale (RFC 9111 `Age`, RFC
+ * 9211 `Cache-Status`), when the database cannot answer (a 503 from a dependency or the
+ * handler). `authority` resolves to what the caller may see (a role, a user id): answers are
+ * kept and served per authority, with the validated path and query; when it cannot be
+ * resolved nothing is served from the cache. GET only; put it after `validate()`.
+ */
+export function staleFallback(authority?: Dependency<string>): MiddlewareHandler<AppEnv> {
+  return declared(
+    async function servedStaleWhenDown(c, next) {
+      const scope = scopeOf(c)
+      const who = authority === undefined ? 'anyone' : String((await scope.resolve({ authority })).authority)
+      const key = cacheKey(`${c.req.method} ${c.req.routePath}`, who, c.req.valid('param' as never), c.req.valid('query' as never))
+      await next()
+      const error = c.error
+      if (error instanceof HttpError && error.status === 503) {
+        const stale = await scope.cache.recall(key, scope.requestId)
+        if (stale === undefined) return
+        log('warn', 'served stale', { request_id: scope.requestId, route: `${c.req.method} ${c.req.routePath}`, age_s: Number(stale.headers.age) })
+        scope.metrics.stale = true
+        c.res = undefined // so that none of the 503's headers (Retry-After) are carried over
+        c.res = toWebResponse(stale)
+      } else if (error === undefined && c.res.status === 200 && scope.answerText !== undefined) {
+        scope.waitUntil(scope.cache.remember(key, { status: 200, headers: { 'content-type': c.res.headers.get('content-type') ?? JSON_TYPE }, body: scope.answerText }))
+      }
+    },
+    { kind: 'fallback', authority },
+  )
 }

@@ -11,8 +11,10 @@ import { dbConn } from '../../lib/db/database.ts'
 import type { DevDatabase } from '../../lib/dev/database.ts'
 import { depends } from '../../lib/http/depends.ts'
 import { lambdaFunction, type LambdaFunction } from '../../lib/http/lambda.ts'
-import { route } from '../../lib/http/route.ts'
-import { getMe, getUser, listUsersRoute } from '../../lib/users/routes.ts'
+import { Hono } from 'hono'
+import type { AppEnv } from '../../lib/http/env.ts'
+import { needs, responds, staleFallback, validate } from '../../lib/http/route.ts'
+import { getMe, getUser, listUsersRoute } from '../support/routes.ts'
 import { bearer, createUser, type TestUser } from '../support/auth.ts'
 import { createPool } from '../../lib/db/pool.ts'
 import { functionEnv, seedUsers, startTestDatabase, uniqueName } from '../support/database.ts'
@@ -22,43 +24,25 @@ import { captureLogs } from '../support/logs.ts'
 /** Takes the pool's only connection and keeps it until the test lets go. */
 let letGo: (() => void) | undefined
 const release = () => letGo?.()
-const hold = route({
-  method: 'GET',
-  path: '/hold',
-  dependencies: { db: dbConn },
-  async handler({ deps }) {
-    await deps.db.read('SELECT 1')
-    await new Promise<void>((resolve) => {
-      letGo = resolve
-    })
-    return { held: true }
-  },
+const hold = new Hono<AppEnv>().get('/hold', needs({ db: dbConn }), async (c) => {
+  await c.var.db.read('SELECT 1')
+  await new Promise<void>((resolve) => {
+    letGo = resolve
+  })
+  return c.json({ held: true })
 })
 
 const role = depends({ name: 'role' }, (_, scope) => scope.request.headers.get('x-role') ?? 'guest')
-const report = route({
-  method: 'GET',
-  path: '/report',
-  dependencies: { db: dbConn },
-  response: v.object({ count: v.number() }),
-  fallback: { authority: role },
-  async handler({ deps }) {
-    const { rows } = await deps.db.read<{ n: number }>('SELECT count(*)::int AS n FROM users')
-    return { count: rows[0]?.n ?? 0 }
-  },
+const report = new Hono<AppEnv>().get('/report', needs({ db: dbConn }), staleFallback(role), responds(v.object({ count: v.number() })), async (c) => {
+  const { rows } = await c.var.db.read<{ n: number }>('SELECT count(*)::int AS n FROM users')
+  return c.var.respond({ count: rows[0]?.n ?? 0 })
 })
 
 /** A write route: takes a note of who asked, in the users table (a row per call). */
-const register = route({
-  method: 'POST',
-  path: '/register/{name}',
-  params: v.object({ name: v.string() }),
-  dependencies: { db: dbConn },
-  status: 201,
-  async handler({ params, deps }) {
-    await deps.db.write(`INSERT INTO users (username, email, password_hash) VALUES ($1, $2, 'x')`, [params.name, `${params.name}@example.com`])
-    return { created: params.name }
-  },
+const register = new Hono<AppEnv>().post('/register/:name', needs({ db: dbConn }), validate({ param: v.object({ name: v.string() }) }), async (c) => {
+  const { name } = c.req.valid('param')
+  await c.var.db.write(`INSERT INTO users (username, email, password_hash) VALUES ($1, $2, 'x')`, [name, `${name}@example.com`])
+  return c.json({ created: name }, 201)
 })
 
 describe('reads while the database is unavailable', () => {
@@ -73,7 +57,7 @@ describe('reads while the database is unavailable', () => {
     ids = await seedUsers(database.url, ['cached', 'uncached'])
     admin = await createUser(database.url, { prefix: 'admin', role: 'super_admin' })
     asAdmin = await bearer(admin.id)
-    fn = await lambdaFunction([getUser, getMe, listUsersRoute, hold, report, register], {
+    fn = await lambdaFunction([getMe, getUser, listUsersRoute, hold, report, register], {
       env: {
         ...functionEnv(database),
         DATABASE_POOL_MAX: '1',

@@ -10,7 +10,8 @@ import { serve, type ServerType } from '@hono/node-server'
 import { chromium, type Browser } from 'playwright-core'
 import { createApp, type App } from '../../lib/http/app.ts'
 import { MANIFEST } from '../../lib/manifest.ts'
-import { docs } from '../../lib/routes.ts'
+import { route as docsPage } from '../../functions/docs/get.ts'
+import { route as openapi } from '../../functions/openapi.json/get.ts'
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const DOCUMENTED = MANIFEST.filter((entry) => entry.path !== '/docs' && entry.path !== '/openapi.json')
@@ -21,7 +22,7 @@ describe('API documentation', () => {
   let base: string
 
   before(async () => {
-    app = createApp({ routes: [docs.openapi, docs.docs], env: {} })
+    app = createApp({ routes: [openapi, docsPage], env: {} })
     await app.startup()
     server = serve({ fetch: app.hono.fetch, hostname: '127.0.0.1', port: 0 })
     await new Promise((resolve) => server.once('listening', resolve))

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { DevDatabase } from '../../lib/dev/database.ts'
-import { health } from '../../lib/health/routes.ts'
+import { health } from '../support/routes.ts'
 import { edgeWorker } from '../../lib/edge/worker.ts'
 import { lambdaFunction, type LambdaFunction } from '../../lib/http/lambda.ts'
 import { functionEnv, startTestDatabase } from '../support/database.ts'

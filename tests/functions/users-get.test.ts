@@ -17,7 +17,7 @@ describe('GET /users/{id} as a Lambda function', () => {
   before(async () => {
     database = await startTestDatabase()
     Object.assign(process.env, functionEnv(database))
-    fn = await import('../../functions/users/get.ts')
+    fn = await import('../../functions/users/[id]/get.ts')
     pool = createPool({ url: database.url, max: 1 })
     const username = uniqueName('alice')
     const { rows } = await pool.query(

@@ -1,7 +1,7 @@
 /**
  * The behaviours FastAPI's own tests check for `Depends` (tests/test_dependency_cache.py,
  * test_dependency_overrides.py, test_dependency_contextmanager.py, ...), through a Lambda
- * handler and payload-2.0 events.
+ * handler and payload-2.0 events, with routes written as Hono routes and `needs()`.
  */
 import assert from 'node:assert/strict'
 import { after, afterEach, describe, it } from 'node:test'
@@ -9,7 +9,9 @@ import * as v from 'valibot'
 import { depends, DependencyCycleError, fresh, type Dependency } from '../../lib/http/depends.ts'
 import { HttpError } from '../../lib/http/errors.ts'
 import { lambdaFunction, type LambdaFunction } from '../../lib/http/lambda.ts'
-import { route } from '../../lib/http/route.ts'
+import { Hono } from 'hono'
+import type { AppEnv } from '../../lib/http/env.ts'
+import { needs, responds, validate } from '../../lib/http/route.ts'
 import { invoke } from '../support/invoke.ts'
 import { captureLogs } from '../support/logs.ts'
 
@@ -18,8 +20,8 @@ after(async () => {
   for (const fn of functions) await fn.shutdown()
 })
 
-async function serve(...routes: Parameters<typeof lambdaFunction>[0][]): Promise<LambdaFunction> {
-  const fn = await lambdaFunction(routes.flat(), { env: {} })
+async function serve(...routes: Hono<AppEnv>[]): Promise<LambdaFunction> {
+  const fn = await lambdaFunction(routes, { env: {} })
   functions.push(fn)
   return fn
 }
@@ -31,18 +33,8 @@ describe('a dependency used twice in one request', () => {
   let calls = 0
   const counter = depends({ name: 'counter' }, () => ++calls)
   const viaSub = depends({ name: 'viaSub', dependencies: { count: counter } }, ({ count }) => count)
-  const shared = route({
-    method: 'GET',
-    path: '/shared',
-    dependencies: { direct: counter, nested: viaSub },
-    handler: ({ deps }) => ({ direct: deps.direct, nested: deps.nested }),
-  })
-  const optedOut = route({
-    method: 'GET',
-    path: '/fresh',
-    dependencies: { direct: counter, again: fresh(counter) },
-    handler: ({ deps }) => ({ direct: deps.direct, again: deps.again }),
-  })
+  const shared = new Hono<AppEnv>().get('/shared', needs({ direct: counter, nested: viaSub }), (c) => c.json({ direct: c.var.direct, nested: c.var.nested }))
+  const optedOut = new Hono<AppEnv>().get('/fresh', needs({ direct: counter, again: fresh(counter) }), (c) => c.json({ direct: c.var.direct, again: c.var.again }))
 
   it('runs once and shares its value', async () => {
     const fn = await serve(shared, optedOut)
@@ -74,7 +66,7 @@ describe('nested dependencies', () => {
     return { name: 'alice' }
   })
   const admin = depends({ name: 'admin', dependencies: { user } }, ({ user: who }) => ({ ...who, admin: true }))
-  const me = route({ method: 'GET', path: '/me', dependencies: { admin }, handler: ({ deps }) => deps.admin })
+  const me = new Hono<AppEnv>().get('/me', needs({ admin }), (c) => c.json(c.var.admin))
 
   it('passes each value up the chain', async () => {
     const fn = await serve(me)
@@ -92,7 +84,7 @@ describe('nested dependencies', () => {
 
 describe('dependency overrides', () => {
   const settings = depends({ name: 'settings' }, () => ({ greeting: 'hello' }))
-  const greet = route({ method: 'GET', path: '/greet', dependencies: { settings }, handler: ({ deps }) => deps.settings })
+  const greet = new Hono<AppEnv>().get('/greet', needs({ settings }), (c) => c.json(c.var.settings))
 
   it('replaces a dependency for the app, and the original returns when cleared', async () => {
     const fn = await serve(greet)
@@ -135,30 +127,15 @@ describe('teardown', () => {
     })
   const outer = resource('outer')
   const inner = resource('inner', { outer })
-  const ok = route({
-    method: 'GET',
-    path: '/ok',
-    dependencies: { inner },
-    handler: () => {
-      events.push('handler')
-      return { ok: true }
-    },
+  const ok = new Hono<AppEnv>().get('/ok', needs({ inner }), (c) => {
+    events.push('handler')
+    return c.json({ ok: true })
   })
-  const boom = route({
-    method: 'GET',
-    path: '/boom',
-    dependencies: { inner },
-    handler: () => {
-      throw new Error('kaboom')
-    },
+  const boom = new Hono<AppEnv>().get('/boom', needs({ inner }), () => {
+    throw new Error('kaboom')
   })
-  const notFound = route({
-    method: 'GET',
-    path: '/missing',
-    dependencies: { inner },
-    handler: () => {
-      throw new HttpError(404, 'Nothing here')
-    },
+  const notFound = new Hono<AppEnv>().get('/missing', needs({ inner }), () => {
+    throw new HttpError(404, 'Nothing here')
   })
 
   it('runs after the handler, in reverse order of setup', async () => {
@@ -191,7 +168,7 @@ describe('teardown', () => {
       yield 'value'
       throw new Error('teardown failed')
     })
-    const fn = await serve(route({ method: 'GET', path: '/t', dependencies: { broken }, handler: () => ({ fine: true }) }))
+    const fn = await serve(new Hono<AppEnv>().get('/t', needs({ broken }), (c) => c.json({ fine: true })))
     const logs = captureLogs()
     let response
     try {
@@ -208,10 +185,10 @@ describe('teardown', () => {
 })
 
 describe('a dependency cycle', () => {
-  it('fails when the route is defined, naming the cycle', () => {
+  it('fails when the route is declared, naming the cycle', () => {
     const a: Dependency<number> = depends({ name: 'a', dependencies: () => ({ b }) }, ({ b: value }) => value)
     const b: Dependency<number> = depends({ name: 'b', dependencies: () => ({ a }) }, ({ a: value }) => value)
-    assert.throws(() => route({ method: 'GET', path: '/cycle', dependencies: { a }, handler: () => null }), {
+    assert.throws(() => new Hono<AppEnv>().get('/cycle', needs({ a }), (c) => c.body(null)), {
       name: 'DependencyCycleError',
       message: 'dependency cycle: a -> b -> a',
     })
@@ -221,18 +198,16 @@ describe('a dependency cycle', () => {
 describe('types flow from declarations into the handler', () => {
   it('gives the handler typed params, query and dependencies', async () => {
     const number = depends({ name: 'number' }, async () => 41)
-    const typed = route({
-      method: 'GET',
-      path: '/typed/{name}',
-      params: v.object({ name: v.string() }),
-      query: v.object({ shout: v.optional(v.picklist(['yes', 'no']), 'no') }),
-      dependencies: { number },
-      response: v.object({ text: v.string(), next: v.number() }),
-      handler: ({ params, query, deps }) => ({
-        text: query.shout === 'yes' ? params.name.toUpperCase() : params.name,
-        next: deps.number + 1,
-      }),
-    })
+    const typed = new Hono<AppEnv>().get(
+      '/typed/:name',
+      needs({ number }),
+      validate({ param: v.object({ name: v.string() }), query: v.object({ shout: v.optional(v.picklist(['yes', 'no']), 'no') }) }),
+      responds(v.object({ text: v.string(), next: v.number() })),
+      (c) => {
+        const { name } = c.req.valid('param')
+        return c.var.respond({ text: c.req.valid('query').shout === 'yes' ? name.toUpperCase() : name, next: c.var.number + 1 })
+      },
+    )
     const fn = await serve(typed)
     const response = await invoke(fn.handler, {
       method: 'GET',

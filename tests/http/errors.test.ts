@@ -8,7 +8,9 @@ import * as v from 'valibot'
 import { HttpError } from '../../lib/http/errors.ts'
 import { lambdaFunction, type LambdaFunction } from '../../lib/http/lambda.ts'
 import { intParam } from '../../lib/http/params.ts'
-import { route } from '../../lib/http/route.ts'
+import { Hono } from 'hono'
+import type { AppEnv } from '../../lib/http/env.ts'
+import { responds, validate } from '../../lib/http/route.ts'
 import { invoke, type Invocation } from '../support/invoke.ts'
 import { captureLogs } from '../support/logs.ts'
 
@@ -18,46 +20,33 @@ const Item = v.object({
   kind: v.optional(v.picklist(['book', 'pen'])),
 })
 
-const itemRoute = route({
-  method: 'POST',
-  path: '/items/{id}',
-  params: v.object({ id: intParam() }),
-  query: v.object({ page: v.optional(intParam({ min: 1 }), '1') }),
-  headers: v.object({ 'x-api-version': v.pipe(v.string(), v.regex(/^\d+$/)) }),
-  body: { kind: 'json', schema: Item, maxBytes: 256 },
-  status: 201,
-  handler: ({ params, body }) => ({ id: params.id, ...body }),
+const itemRoute = new Hono<AppEnv>().post(
+  '/items/:id',
+  validate({
+    param: v.object({ id: intParam() }),
+    query: v.object({ page: v.optional(intParam({ min: 1 }), '1') }),
+    header: v.object({ 'x-api-version': v.pipe(v.string(), v.regex(/^\d+$/)) }),
+    json: Item,
+    maxBytes: 256,
+  }),
+  responds(v.object({ id: v.number(), ...Item.entries }), 201),
+  (c) => c.var.respond({ id: c.req.valid('param').id, ...c.req.valid('json') }),
+)
+
+const loginRoute = new Hono<AppEnv>().post('/login', validate({ form: v.object({ username: v.string(), password: v.string() }) }), (c) =>
+  c.json({ username: c.req.valid('form').username }),
+)
+
+const teapot = new Hono<AppEnv>().get('/teapot', () => {
+  throw new HttpError(418, "I'm a teapot", { 'x-tea': 'earl grey' })
 })
 
-const loginRoute = route({
-  method: 'POST',
-  path: '/login',
-  body: { kind: 'form', schema: v.object({ username: v.string(), password: v.string() }) },
-  handler: ({ body }) => ({ username: body.username }),
+const crash = new Hono<AppEnv>().get('/crash', () => {
+  throw new Error('relation "users" does not exist; SELECT * FROM users; postgres://app:hunter2@db.internal/app')
 })
 
-const teapot = route({
-  method: 'GET',
-  path: '/teapot',
-  handler: () => {
-    throw new HttpError(418, "I'm a teapot", { 'x-tea': 'earl grey' })
-  },
-})
-
-const crash = route({
-  method: 'GET',
-  path: '/crash',
-  handler: () => {
-    throw new Error('relation "users" does not exist; SELECT * FROM users; postgres://app:hunter2@db.internal/app')
-  },
-})
-
-const unavailable = route({
-  method: 'GET',
-  path: '/unavailable',
-  handler: () => {
-    throw new HttpError(503, 'Database unavailable', { 'retry-after': '5' })
-  },
+const unavailable = new Hono<AppEnv>().get('/unavailable', () => {
+  throw new HttpError(503, 'Database unavailable', { 'retry-after': '5' })
 })
 
 describe('the error table, through Lambda handlers', () => {
@@ -66,7 +55,7 @@ describe('the error table, through Lambda handlers', () => {
 
   before(async () => {
     fn = await lambdaFunction([itemRoute, loginRoute, teapot, crash, unavailable], { env: {} })
-    fallback = (await import('../../functions/default/any.ts')) as unknown as LambdaFunction
+    fallback = (await import('../../functions/_default.ts')) as unknown as LambdaFunction
   })
   after(async () => {
     await fn.shutdown()

@@ -1,13 +1,13 @@
 /**
- * API Gateway in front of the functions, as far as tests need it: each manifest route is its
+ * API Gateway in front of the functions, as far as tests need it: each route file is its
  * own Lambda function (its own instance, lifespans and pool), a request goes to the function
  * of the first route that matches (fixed paths are listed before parameters, as API Gateway
  * prefers them), anything else to the `$default` function, as a payload-2.0 event.
  */
+import { loadFunctions } from '../../lib/functions.ts'
 import { lambdaFunction, type LambdaFunction } from '../../lib/http/lambda.ts'
-import { pathPattern } from '../../lib/http/incoming.ts'
+import { pathPattern } from '../../lib/http/routes-info.ts'
 import { MANIFEST } from '../../lib/manifest.ts'
-import { ROUTES } from '../../lib/routes.ts'
 import { invoke } from './invoke.ts'
 
 export interface CallOptions {
@@ -29,8 +29,10 @@ export type Call = (method: string, path: string, options?: CallOptions) => Prom
 
 export async function startGateway(env: Record<string, string>): Promise<{ call: Call; close(): Promise<void> }> {
   const functions: { method: string; path: string; match: RegExp; fn: LambdaFunction }[] = []
-  for (const entry of ROUTES) functions.push({ method: entry.method, path: entry.path, match: pathPattern(entry.path), fn: await lambdaFunction(entry.route, { env }) })
-  const fallback = await lambdaFunction([], { env, knownRoutes: MANIFEST })
+  for (const entry of await loadFunctions()) {
+    functions.push({ method: entry.method, path: entry.path, match: pathPattern(entry.path), fn: await lambdaFunction(entry.route, { env, startup: 'init' }) })
+  }
+  const fallback = await lambdaFunction([], { env, knownRoutes: MANIFEST, startup: 'init' })
 
   const call: Call = async (method, path, options = {}) => {
     const target = functions.find((item) => item.method === method && item.match.test(path))

@@ -21,7 +21,7 @@ import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda'
 import pLimit, { type LimitFunction } from 'p-limit'
-import { pathPattern } from '../../http/incoming.ts'
+import { pathPattern } from '../../http/routes-info.ts'
 
 const RUNTIME = fileURLToPath(new URL('./runtime.mjs', import.meta.url))
 
@@ -121,7 +121,8 @@ class LambdaFunction {
     if (this.#closed) throw new Error('the emulator is closing')
     const spawnedAt = performance.now()
     const child = fork(RUNTIME, [this.#spec.bundle, this.#spec.routeKey.replace(/[^\w-]+/g, '_'), String(this.memoryMb)], {
-      env: this.#options.env,
+      // What Lambda sets in every function's environment: a function starts its lifespans in init.
+      env: { ...this.#options.env, AWS_LAMBDA_FUNCTION_NAME: this.#spec.routeKey.replace(/[^\w-]+/g, '_'), AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(this.memoryMb) },
       // Plain node, as Lambda runs it: not this process's flags (tsx's loader, under npm run).
       execArgv: [],
       // A process group of its own: a Ctrl-C on the terminal is the emulator's to act on

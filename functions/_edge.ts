@@ -1,17 +1,17 @@
 // Every route in one Workers module (workerd): deployed by sst.cloudflare.Worker, built by
-// `npm run build` as dist/functions/edge/worker.mjs.
+// `npm run build` as dist/functions/_edge.mjs.
 //
 // The routes are loaded on the first request rather than at module load: workerd refuses some
 // work in the global scope (cockatiel, the retry library, makes an aborted AbortSignal when it
 // loads), and inside a handler it is allowed. The isolate keeps what was loaded.
 import type { ExecutionContext } from 'hono'
-import type { EdgeWorker } from '../../lib/edge/worker.ts'
+import type { EdgeWorker } from '../lib/edge/worker.ts'
 
 let loading: Promise<EdgeWorker> | undefined
 
 async function load(): Promise<EdgeWorker> {
-  const [{ edgeWorker }, { ROUTES }] = await Promise.all([import('../../lib/edge/worker.ts'), import('../../lib/routes.ts')])
-  return edgeWorker(ROUTES.map((entry) => entry.route))
+  const [{ edgeWorker }, { loadRoutes }] = await Promise.all([import('../lib/edge/worker.ts'), import('../lib/generated/routes.ts')])
+  return edgeWorker(await loadRoutes())
 }
 
 export default {

@@ -1,0 +1,24 @@
+// DELETE /users/{id}: delete a user (a super_admin only).
+import { Hono } from 'hono'
+import * as v from 'valibot'
+import { superAdmin } from '../../../lib/auth/dependencies.ts'
+import { dbConn } from '../../../lib/db/database.ts'
+import type { AppEnv } from '../../../lib/http/env.ts'
+import { lambdaFunction } from '../../../lib/http/lambda.ts'
+import { intParam } from '../../../lib/http/params.ts'
+import { describe, needs, validate } from '../../../lib/http/route.ts'
+import { FORBIDDEN, NOT_FOUND, UNAUTHORIZED, UNAVAILABLE, userNotFound } from '../../../lib/users/http.ts'
+import { deleteUser } from '../../../lib/users/repository.ts'
+
+export const route = new Hono<AppEnv>().delete(
+  '/users/:id',
+  describe({ summary: 'Delete a user', tags: ['users'], status: 204, responses: { 401: UNAUTHORIZED, 403: FORBIDDEN, 404: NOT_FOUND, 503: UNAVAILABLE } }),
+  needs({ db: dbConn, admin: superAdmin }),
+  validate({ param: v.object({ id: intParam() }) }),
+  async (c) => {
+    if (!(await deleteUser(c.var.db, c.req.valid('param').id))) throw userNotFound()
+    return c.body(null, 204)
+  },
+)
+
+export const { handler, shutdown, app } = await lambdaFunction(route)
