@@ -21,6 +21,7 @@ import type { Env } from '../config.ts'
 import { log } from '../log.ts'
 import { sharedStoreFromEnv } from '../cache/redis.ts'
 import { createApp, type App, type AppEnv, type KnownRoute } from './app.ts'
+import { isPayloadV2, requestOfEvent, resultOfResponse } from './lambda-event.ts'
 import { describeRoutes } from './routes-info.ts'
 import { StaleCache } from './stale-cache.ts'
 
@@ -111,8 +112,8 @@ export async function lambdaFunction(routes: Hono<AppEnv> | readonly Hono<AppEnv
     })
   }
 
-  // hono/aws-lambda reads the event and writes the result; the app gets each invocation's
-  // execution context (for `waitUntil`), found again by its Lambda context.
+  // For payloads other than 2.0, hono/aws-lambda reads the event and writes the result; the app
+  // gets each invocation's execution context (for `waitUntil`), found again by its Lambda context.
   const invocations = new WeakMap<object, InvocationContext>()
   const viaHono = handle({
     fetch(request: Request, bindings: { lambdaContext: object }) {
@@ -122,24 +123,42 @@ export async function lambdaFunction(routes: Hono<AppEnv> | readonly Hono<AppEnv
     },
   } as never) as unknown as (event: AnyEvent, context: Context) => Promise<APIGatewayProxyStructuredResultV2>
 
-  const handler: HttpApiHandler = async (received, context) => {
-    const event = received as unknown as AnyEvent
-    const { method, path } = methodAndPath(event)
-    if (typeof method === 'string' && typeof path === 'string' && path.startsWith('/')) {
-      await start()
-      const result = await viaHono(normalized(event, method.toUpperCase()), context)
-      const invocation = invocations.get(context)
-      if (invocation !== undefined) {
-        invocations.delete(context)
-        await invocation.settle()
-        return result
-      }
-    }
-    // hono/aws-lambda could not make a request of it (a header value a web Request refuses,
-    // say) and answered in text; or the event names no method or path.
+  /** The contract's 400 for an event no request can be made of, with a request id and a log line. */
+  const unreadable = (event: AnyEvent, method: unknown, path: unknown): APIGatewayProxyStructuredResultV2 => {
     const requestId = typeof event.requestContext?.requestId === 'string' ? event.requestContext.requestId : undefined
     const reply = app.unreadable(String(method ?? '-'), String(path ?? '-'), requestId)
     return { statusCode: reply.status, headers: reply.headers, body: reply.body ?? '', isBase64Encoded: false }
+  }
+
+  const handler: HttpApiHandler = async (received, context) => {
+    const event = received as unknown as AnyEvent
+    const { method, path } = methodAndPath(event)
+    if (typeof method !== 'string' || typeof path !== 'string' || !path.startsWith('/')) return unreadable(event, method, path)
+    await start()
+    const readable = normalized(event, method.toUpperCase())
+    if (!isPayloadV2(readable)) return viaHonoAdapter(readable, context, method, path)
+    let request: Request
+    try {
+      request = requestOfEvent(readable)
+    } catch {
+      return unreadable(event, method, path) // a header value a web Request refuses
+    }
+    const invocation = new InvocationContext()
+    const response = await app.hono.fetch(request, { event: received, requestContext: readable.requestContext, lambdaContext: context }, invocation)
+    const result = await resultOfResponse(response)
+    await invocation.settle()
+    return result
+  }
+
+  /** Payload 1.0, ALB and the rest: hono/aws-lambda reads the event and writes the result. */
+  async function viaHonoAdapter(event: AnyEvent, context: Context, method: string, path: string): Promise<APIGatewayProxyStructuredResultV2> {
+    const result = await viaHono(event, context)
+    const invocation = invocations.get(context)
+    // No invocation: hono/aws-lambda could not make a request of the event and answered in text.
+    if (invocation === undefined) return unreadable(event, method, path)
+    invocations.delete(context)
+    await invocation.settle()
+    return result
   }
   return { handler, app, shutdown }
 }

@@ -1,3 +1,5 @@
+import { withText } from './lambda-event.ts'
+
 /**
  * An answer as plain data: the error answers, and what the stale cache keeps and serves.
  */
@@ -14,5 +16,5 @@ export function jsonReply(body: unknown, status = 200, headers?: Readonly<Record
 }
 
 export function toWebResponse(reply: Reply): Response {
-  return new Response(reply.body, { status: reply.status, headers: reply.headers })
+  return withText(new Response(reply.body, { status: reply.status, headers: reply.headers }), reply.body)
 }

@@ -23,6 +23,7 @@ import { analyze, type Dependency, type DependencyMap, type Resolved } from './d
 import type { AppEnv } from './env.ts'
 import { HttpError, RequestValidationError, ResponseValidationError } from './errors.ts'
 import { problemsFromIssues, type Location, type ValidationProblem } from './problems.ts'
+import { withText } from './lambda-event.ts'
 import { JSON_TYPE, toWebResponse } from './reply.ts'
 import { cacheKey } from './stale-cache.ts'
 
@@ -217,7 +218,7 @@ export function responds<const S extends Schema, const Status extends Contentful
         }
         const text = JSON.stringify(parsed.output)
         scope.answerText = text
-        return c.body(text, status, { 'content-type': JSON_TYPE }) as unknown as ReturnType<Respond<S, Status>>
+        return withText(c.body(text, status, { 'content-type': JSON_TYPE }), text) as ReturnType<Respond<S, Status>>
       }
       c.set('respond', respond)
       await next()

@@ -11,7 +11,11 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { after, before, describe, it } from 'node:test'
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from 'aws-lambda'
+import { Hono } from 'hono'
+import { handle } from 'hono/aws-lambda'
+import { setCookie } from 'hono/cookie'
 import { buildFunction } from '../../lib/dev/build.ts'
+import { requestOfEvent, resultOfResponse } from '../../lib/http/lambda-event.ts'
 import type { HttpApiHandler, LambdaFunction } from '../../lib/http/lambda.ts'
 import { httpApiEvent, lambdaContext } from '../fixtures/lambda.ts'
 
@@ -167,4 +171,36 @@ describe('Lambda events as AWS sends them, through the built bundle', () => {
       [400, 400],
     )
   })
+})
+
+describe('payload 2.0 read and written as hono/aws-lambda does', () => {
+  // What a request looks like to Hono, and answers of each kind: JSON, binary, with cookies.
+  const app = new Hono()
+    .all('/echo/*', async (c) => {
+      const headers: Record<string, string> = {}
+      c.req.raw.headers.forEach((value, name) => (headers[name] = value))
+      return c.json({ url: c.req.url, method: c.req.method, headers, body: await c.req.text(), form: c.req.header('content-type')?.startsWith('multipart') ? Object.keys(await c.req.parseBody()) : null })
+    })
+    .get('/png', (c) => c.body(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 255]), 200, { 'content-type': 'image/png' }))
+    .get('/cookies', (c) => {
+      setCookie(c, 'a', '1')
+      setCookie(c, 'b', '2', { httpOnly: true })
+      return c.text('set')
+    })
+  const theirs = handle(app) as unknown as (event: APIGatewayProxyEventV2, context: unknown) => Promise<unknown>
+  const ours = async (event: APIGatewayProxyEventV2) => resultOfResponse(await app.fetch(requestOfEvent(event)))
+
+  const boundary = 'x0x'
+  const events: [string, APIGatewayProxyEventV2][] = [
+    ['mixed-case headers, cookies, a query', v2({ rawQueryString: 'a=1&a=2&b=%20', cookies: ['s=1', 't=2'], headers: { 'Content-Type': 'text/plain', 'X-Thing': 'Ünïcode' }, body: 'hi' })],
+    ['a base64 JSON body', v2({ headers: { 'content-type': 'application/json' }, body: Buffer.from('{"a":1}').toString('base64'), isBase64Encoded: true })],
+    ['a base64 multipart form', v2({ headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, body: Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="username"\r\n\r\nbob\r\n--${boundary}--\r\n`).toString('base64'), isBase64Encoded: true })],
+    ['a binary answer', { ...httpApiEvent({ method: 'GET', route: '/png', path: '/png' }) }],
+    ['an answer with cookies', { ...httpApiEvent({ method: 'GET', route: '/cookies', path: '/cookies' }) }],
+  ]
+  for (const [name, event] of events) {
+    it(name, async () => {
+      assert.deepEqual(await ours(event), await theirs(event, lambdaContext()))
+    })
+  }
 })

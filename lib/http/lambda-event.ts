@@ -1,0 +1,124 @@
+/**
+ * API Gateway payload 2.0 events (HTTP APIs, Function URLs) read as hono/aws-lambda's
+ * EventV2Processor reads them, and answers written as it writes them, without what costs most
+ * on Node: a web `Request` is made only when code asks for more of the request than its URL,
+ * method, headers and body (Hono's routing, parameters, headers and body readers need none),
+ * and the text of an answer the toolkit wrote is sent as it is, not read back from the
+ * `Response`'s stream. tests/http/events.test.ts checks both against hono/aws-lambda.
+ */
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda'
+import { defaultIsContentTypeBinary } from 'hono/aws-lambda'
+import { decodeBase64, encodeBase64 } from 'hono/utils/encode'
+
+/** The text of a `Response` the toolkit made (errors, `respond()`), kept on it. */
+export const BODY_TEXT = Symbol('body text')
+
+/** Keeps a Response's text on it, so the Lambda adapter need not read the stream back. */
+export function withText(response: Response, text: string | null): Response {
+  return Object.assign(response, { [BODY_TEXT]: text ?? '' })
+}
+
+/** Whether hono/aws-lambda would read the event as payload 2.0 (its own test). */
+export function isPayloadV2(event: object): event is APIGatewayProxyEventV2 {
+  return Object.hasOwn(event, 'rawPath') && Object.hasOwn((event as { requestContext?: object }).requestContext ?? {}, 'http')
+}
+
+/** As hono/aws-lambda: a header value with non-ASCII characters is percent-encoded. */
+function sanitized(value: string): string {
+  // eslint-disable-next-line no-control-regex -- the ASCII range is the test, as hono/aws-lambda's
+  return /[^\x00-\x7F]/.test(value) ? encodeURIComponent(value) : value
+}
+
+const REAL = Symbol('real request')
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+/**
+ * A `Request` (it is one, by prototype) of a payload-2.0 event: URL, method, headers and body
+ * are read from the event; anything else makes the real Request, once, and asks it.
+ */
+class EventRequest {
+  readonly url: string
+  readonly method: string
+  readonly headers: Headers
+  readonly #body: Uint8Array<ArrayBuffer> | undefined
+  #real: Request | undefined
+
+  constructor(url: string, method: string, headers: Headers, body: Uint8Array<ArrayBuffer> | undefined) {
+    this.url = url
+    this.method = method
+    this.headers = headers
+    this.#body = body
+  }
+
+  [REAL](): Request {
+    return (this.#real ??= new Request(this.url, { method: this.method, headers: this.headers, ...(this.#body ? { body: this.#body } : {}) }))
+  }
+
+  // Hono reads bodies with these (and keeps what it read); they need no Request while the
+  // body is the event's and has not been handed out as a stream.
+  arrayBuffer(): Promise<ArrayBuffer> {
+    if (this.#real) return this.#real.arrayBuffer()
+    return Promise.resolve(this.#body ? this.#body.slice().buffer : new ArrayBuffer(0))
+  }
+
+  text(): Promise<string> {
+    if (this.#real) return this.#real.text()
+    return Promise.resolve(this.#body ? decoder.decode(this.#body) : '')
+  }
+
+  async json(): Promise<unknown> {
+    return JSON.parse(await this.text())
+  }
+}
+
+for (const name of ['body', 'bodyUsed', 'cache', 'credentials', 'destination', 'integrity', 'mode', 'redirect', 'referrer', 'referrerPolicy', 'signal', 'keepalive', 'duplex']) {
+  Object.defineProperty(EventRequest.prototype, name, {
+    get(this: EventRequest) {
+      return (this[REAL]() as unknown as Record<string, unknown>)[name]
+    },
+  })
+}
+for (const name of ['blob', 'bytes', 'clone', 'formData']) {
+  Object.defineProperty(EventRequest.prototype, name, {
+    value(this: EventRequest) {
+      const real = this[REAL]() as unknown as Record<string, () => unknown>
+      return (real[name] as () => unknown).call(real)
+    },
+  })
+}
+Object.setPrototypeOf(EventRequest.prototype, Request.prototype)
+
+/** The request of a payload-2.0 event; throws a TypeError for a header a Request would refuse. */
+export function requestOfEvent(event: APIGatewayProxyEventV2): Request {
+  const headers = new Headers()
+  if (Array.isArray(event.cookies)) headers.set('Cookie', event.cookies.join('; '))
+  if (event.headers) for (const name in event.headers) if (event.headers[name]) headers.set(name, sanitized(event.headers[name] as string))
+  let body: Uint8Array<ArrayBuffer> | undefined
+  if (event.body) {
+    body = event.isBase64Encoded ? decodeBase64(event.body) : encoder.encode(event.body)
+    headers.set('content-length', String(body.length))
+  }
+  const domain = event.requestContext?.domainName ?? event.headers?.host
+  const url = `https://${domain}${event.rawPath}${event.rawQueryString ? `?${event.rawQueryString}` : ''}`
+  return new EventRequest(url, event.requestContext.http.method, headers, body) as unknown as Request
+}
+
+/** The answer as API Gateway takes it (payload 2.0), as hono/aws-lambda writes it. */
+export async function resultOfResponse(response: Response): Promise<APIGatewayProxyStructuredResultV2> {
+  const contentType = response.headers.get('content-type')
+  const encoding = response.headers.get('content-encoding')
+  const binary = (contentType !== null && defaultIsContentTypeBinary(contentType)) || (encoding !== null && !/^identity$/i.test(encoding))
+  const kept = (response as { [BODY_TEXT]?: string })[BODY_TEXT]
+  const body = binary ? encodeBase64(await response.arrayBuffer()) : (kept ?? (await response.text()))
+  const result: APIGatewayProxyStructuredResultV2 = { body, statusCode: response.status, isBase64Encoded: binary, headers: {} }
+  if (response.headers.has('set-cookie')) {
+    result.cookies = response.headers.getSetCookie()
+    response.headers.delete('set-cookie')
+  }
+  const headers = result.headers as Record<string, string>
+  response.headers.forEach((value, name) => {
+    headers[name] = value
+  })
+  return result
+}
