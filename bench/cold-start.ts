@@ -24,7 +24,8 @@ mkdirSync('.data', { recursive: true })
 const out = mkdtempSync(join(process.cwd(), '.data', 'cold-'))
 const database = await startTestDatabase()
 const admin = await createUser(database.url, { prefix: 'cold', role: 'super_admin' })
-const env = { ...functionEnv(database), PATH: process.env.PATH ?? '' }
+// As Lambda sets it: our functions start their lifespans in the init phase, as they do there.
+const env = { ...functionEnv(database), PATH: process.env.PATH ?? '', AWS_LAMBDA_FUNCTION_NAME: 'bench-cold-start' }
 
 // Bare handlers: the same queries with the same driver, configured the same way, and nothing else.
 const DRIVER = `import { Pool, neonConfig } from '@neondatabase/serverless'

@@ -51,6 +51,28 @@ describe('function bundles', () => {
     for (const size of sizes) assert.ok(size.bytes > 0 && size.gzipBytes < size.bytes)
   })
 
+  it('puts in each function only its route’s code and what that imports (the build’s metafile)', () => {
+    const of = (entry: string) => sizes.find((item) => item.entry === entry)?.inputs ?? []
+    const getUser = of('functions/users/[id]/get.ts')
+    assert.ok(getUser.includes('functions/users/[id]/get.ts'))
+    assert.ok(getUser.includes('lib/auth/tokens.ts'), 'it checks tokens')
+    // Reading a user hashes no password: neither the hashing module nor another route is in it.
+    assert.ok(!getUser.includes('lib/auth/password.ts'), 'no password hashing in GET /users/{id}')
+    assert.deepEqual(
+      getUser.filter((input) => input.startsWith('functions/')),
+      ['functions/users/[id]/get.ts'],
+    )
+    assert.ok(of('functions/users/post.ts').includes('lib/auth/password.ts'), 'POST /users hashes the new password')
+    // The docs serve the document written at build time: no route's code, no database driver.
+    for (const entry of ['functions/openapi.json/get.ts', 'functions/docs/get.ts', DEFAULT_ENTRY]) {
+      assert.deepEqual(
+        of(entry).filter((input) => input.startsWith('functions/')),
+        entry === DEFAULT_ENTRY ? [DEFAULT_ENTRY] : [entry],
+      )
+      assert.ok(!of(entry).some((input) => input.includes('@neondatabase')), `${entry} carries no database driver`)
+    }
+  })
+
   it('runs the health bundle against the database', async () => {
     const fn = await load('functions/health/get.ts')
     const response = await invoke(fn.handler, { method: 'GET', route: '/health', path: '/health' })

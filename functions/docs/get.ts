@@ -5,7 +5,7 @@ import document from '../../lib/generated/openapi.json' with { type: 'json' }
 import { renderDocsPage } from '../../lib/http/docs-page.ts'
 import type { AppEnv } from '../../lib/http/env.ts'
 import { lambdaFunction } from '../../lib/http/lambda.ts'
-import { describe } from '../../lib/http/route.ts'
+import { describe } from '../../lib/http/declarations.ts'
 
 let page: string | undefined
 

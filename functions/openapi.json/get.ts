@@ -4,7 +4,7 @@ import { Hono } from 'hono'
 import document from '../../lib/generated/openapi.json' with { type: 'json' }
 import type { AppEnv } from '../../lib/http/env.ts'
 import { lambdaFunction } from '../../lib/http/lambda.ts'
-import { describe } from '../../lib/http/route.ts'
+import { describe } from '../../lib/http/declarations.ts'
 
 const text = JSON.stringify(document)
 

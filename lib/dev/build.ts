@@ -22,6 +22,8 @@ export interface BundleSize {
   readonly gzipBytes: number
   /** Bytes of chunks loaded only on demand (dynamic `import()`). */
   readonly lazyBytes: number
+  /** The source files whose code is in the bundle, by the build's metafile (at start or on demand). */
+  readonly inputs: readonly string[]
 }
 
 function loadedAtStart(metafile: Metafile, file: string, seen = new Set<string>()): Set<string> {
@@ -66,7 +68,8 @@ export async function buildFunction(entry: string, outdir = OUT_DIR): Promise<Bu
   const bytes = startBytes.reduce((sum, content) => sum + content.length, 0)
   const gzipBytes = startBytes.reduce((sum, content) => sum + gzipSync(content).length, 0)
   const lazyBytes = outputs.filter((name) => !start.has(name)).reduce((sum, name) => sum + (result.metafile.outputs[name]?.bytes ?? 0), 0)
-  return { entry, file, bytes, gzipBytes, lazyBytes }
+  const inputs = [...new Set(outputs.flatMap((name) => Object.entries(result.metafile.outputs[name]?.inputs ?? {}).filter(([, input]) => input.bytesInOutput > 0).map(([input]) => input)))].sort()
+  return { entry, file, bytes, gzipBytes, lazyBytes, inputs }
 }
 
 export async function buildFunctions(outdir = OUT_DIR): Promise<BundleSize[]> {
@@ -108,7 +111,7 @@ export async function buildWorker(outdir = OUT_DIR, entry: string = WORKER_ENTRY
     ],
   })
   const content = readFileSync(file)
-  return { entry, file, bytes: content.length, gzipBytes: gzipSync(content).length, lazyBytes: 0 }
+  return { entry, file, bytes: content.length, gzipBytes: gzipSync(content).length, lazyBytes: 0, inputs: [] }
 }
 
 function kb(bytes: number): string {

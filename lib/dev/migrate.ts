@@ -5,7 +5,7 @@
 import { readDevConfig } from '../config.ts'
 import { migrate } from '../db/migrate.ts'
 import { createPool } from '../db/pool.ts'
-import { ensureSuperAdmin } from '../users/repository.ts'
+import { ensureSuperAdmin } from '../users/admin.ts'
 import { fail } from './cli.ts'
 import { openDevDatabase } from './database.ts'
 

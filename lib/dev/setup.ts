@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto'
 import type { DevConfig } from '../config.ts'
 import { migrate } from '../db/migrate.ts'
 import { createPool } from '../db/pool.ts'
-import { ensureSuperAdmin } from '../users/repository.ts'
+import { ensureSuperAdmin } from '../users/admin.ts'
 import type { StopStep } from './cli.ts'
 import { functionEnv, openDevDatabase, type DevDatabase } from './database.ts'
 

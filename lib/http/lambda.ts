@@ -19,7 +19,6 @@ import type { ExecutionContext, Hono } from 'hono'
 import { handle } from 'hono/aws-lambda'
 import type { Env } from '../config.ts'
 import { log } from '../log.ts'
-import { sharedStoreFromEnv } from '../cache/redis.ts'
 import { createApp, type App, type AppEnv, type KnownRoute } from './app.ts'
 import { isPayloadV2, requestOfEvent, resultOfResponse } from './lambda-event.ts'
 import { describeRoutes } from './routes-info.ts'
@@ -94,7 +93,9 @@ export async function lambdaFunction(routes: Hono<AppEnv> | readonly Hono<AppEnv
   const apps: readonly Hono<AppEnv>[] = Array.isArray(routes) ? routes : [routes as Hono<AppEnv>]
   // Only a function with a route that may answer stale connects to the shared cache.
   const cached = apps.some((item) => describeRoutes(item).some((info) => info.fallback))
-  const shared = cached ? await sharedStoreFromEnv(env) : undefined
+  // Loaded only then: the Redis client's settings read the configuration (valibot), which a
+  // function without such a route does not carry.
+  const shared = cached ? await (await import('../cache/redis.ts')).sharedStoreFromEnv(env) : undefined
   const app = createApp({ routes: apps, ...options, env, cache: new StaleCache({ shared }), tellsInit: true })
   let started: Promise<void> | undefined
   const start = () =>

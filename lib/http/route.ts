@@ -19,6 +19,7 @@ import * as v from 'valibot'
 import { log } from '../log.ts'
 import type { Scope } from './app.ts'
 import { readBody, type BodySpec, type RawBody } from './body.ts'
+import { declared, type Validation } from './declarations.ts'
 import { analyze, type Dependency, type DependencyMap, type Resolved } from './depends.ts'
 import type { AppEnv } from './env.ts'
 import { HttpError, RequestValidationError, ResponseValidationError } from './errors.ts'
@@ -29,63 +30,9 @@ import { cacheKey } from './stale-cache.ts'
 
 type Schema = v.GenericSchema
 
-export interface ResponseDoc {
-  readonly description: string
-  readonly schema?: Schema
-  readonly contentType?: string
-}
-
-export interface RouteDoc {
-  readonly summary?: string
-  readonly description?: string
-  readonly tags?: readonly string[]
-  /** Status of a successful answer, when no `responds()` says it (204 for no content). */
-  readonly status?: number
-  /** Other answers, for the OpenAPI document. */
-  readonly responses?: Readonly<Record<number, ResponseDoc>>
-  /** Left out of the OpenAPI document (FastAPI's `include_in_schema=False`): the docs themselves. */
-  readonly hidden?: boolean
-}
-
-/** What a request of a route must carry, by where it is (Hono's validation targets). */
-export interface Validation {
-  readonly param?: Schema
-  readonly query?: Schema
-  readonly header?: Schema
-  /** A JSON body (an absent content type is read as JSON too). */
-  readonly json?: Schema
-  /** A form body, urlencoded or multipart. */
-  readonly form?: Schema
-  /** Raw bytes of the given media types: `c.var.rawBody` is `{ bytes, contentType }`. */
-  readonly bytes?: { readonly types: readonly string[]; readonly maxBytes: number }
-  /** Largest JSON or form body accepted (1 MiB unless said). */
-  readonly maxBytes?: number
-}
-
-/** What the middleware of a route declare, read by the app and the OpenAPI document. */
-export type Declaration =
-  | { readonly kind: 'describe'; readonly doc: RouteDoc }
-  | { readonly kind: 'needs'; readonly dependencies: DependencyMap }
-  | { readonly kind: 'validate'; readonly validation: Validation; readonly body: BodySpec | undefined }
-  | { readonly kind: 'responds'; readonly schema: Schema; readonly status: number }
-  | { readonly kind: 'fallback'; readonly authority: Dependency<string> | undefined }
-
-export const DECLARATION = Symbol.for('hono-lambda-neon-toolkit.declaration')
-
-function declared<M extends MiddlewareHandler>(middleware: M, declaration: Declaration): M {
-  return Object.assign(middleware, { [DECLARATION]: declaration })
-}
-
-export function declarationOf(handler: unknown): Declaration | undefined {
-  return (handler as { [DECLARATION]?: Declaration } | undefined)?.[DECLARATION]
-}
+export { describe, type ResponseDoc, type RouteDoc, type Validation } from './declarations.ts'
 
 const scopeOf = (c: Context) => c.get('scope') as Scope
-
-/** The route's summary, description, tags and other answers, for the OpenAPI document. */
-export function describe(doc: RouteDoc): MiddlewareHandler {
-  return declared((_c, next) => next(), { kind: 'describe', doc })
-}
 
 /**
  * FastAPI's `Depends`: resolves each dependency (once per request, shared by every use) and

@@ -10,7 +10,7 @@ import type * as v from 'valibot'
 import type { BodySpec } from './body.ts'
 import { analyze, type Dependency, type DependencyMap } from './depends.ts'
 import type { Lifespan } from './lifespan.ts'
-import { declarationOf, type Declaration, type ResponseDoc, type Validation } from './route.ts'
+import { declarationOf, type Declaration, type ResponseDoc, type Validation } from './declarations.ts'
 
 export interface RouteInfo {
   readonly method: string

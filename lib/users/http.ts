@@ -4,7 +4,7 @@
  */
 import * as v from 'valibot'
 import { HttpError } from '../http/errors.ts'
-import type { ResponseDoc } from '../http/route.ts'
+import type { ResponseDoc } from '../http/declarations.ts'
 import { DuplicateUser } from './repository.ts'
 
 export const Detail = v.object({ detail: v.string() })

@@ -1,9 +1,7 @@
 import type { Session } from '../db/session.ts'
-import { hashPassword } from '../auth/password.ts'
-import type { Pool } from '../db/pool.ts'
 import { userFromRow, type Role, type UserRecord } from './schema.ts'
 
-const USER_COLUMNS = 'id, username, email, full_name, role, is_active, created_at, updated_at'
+export const USER_COLUMNS = 'id, username, email, full_name, role, is_active, created_at, updated_at'
 
 export async function findUserById(db: Session, id: number): Promise<UserRecord | undefined> {
   const { rows } = await db.read(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [id])
@@ -144,29 +142,4 @@ export async function findAvatar(db: Session, userId: number): Promise<{ content
   const { rows } = await db.read<{ content_type: string; data: Uint8Array }>('SELECT content_type, data FROM user_avatars WHERE user_id = $1', [userId])
   const row = rows[0]
   return row === undefined ? undefined : { contentType: row.content_type, data: row.data }
-}
-
-export interface NewSuperAdmin {
-  readonly username: string
-  readonly password: string
-  readonly email: string
-}
-
-/**
- * Creates the first super_admin unless a user of that name exists; an existing account is
- * left as it is (its password is not reset on every start).
- */
-export async function ensureSuperAdmin(db: Pick<Pool, 'query'>, admin: NewSuperAdmin): Promise<{ created: boolean; user: UserRecord }> {
-  const existing = await db.query(`SELECT ${USER_COLUMNS} FROM users WHERE username = $1`, [admin.username])
-  if (existing.rows[0] !== undefined) return { created: false, user: userFromRow(existing.rows[0]) }
-  const { rows } = await db.query(
-    `INSERT INTO users (username, email, password_hash, role)
-     VALUES ($1, $2, $3, 'super_admin')
-     ON CONFLICT (username) DO NOTHING
-     RETURNING ${USER_COLUMNS}`,
-    [admin.username, admin.email, await hashPassword(admin.password)],
-  )
-  // Another process may have created it between the two statements.
-  if (rows[0] === undefined) return ensureSuperAdmin(db, admin)
-  return { created: true, user: userFromRow(rows[0]) }
 }

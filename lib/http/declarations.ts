@@ -1,0 +1,68 @@
+/**
+ * What the toolkit's route middleware declare, kept on each middleware function so that the
+ * app (routes-info.ts) and the OpenAPI document can read a route without running it; and
+ * `describe()`, the middleware that only declares. Apart from route.ts, and free of valibot
+ * at run time, so that a function that only describes itself (the docs) does not carry it.
+ */
+import type { MiddlewareHandler } from 'hono'
+import type * as v from 'valibot'
+import type { BodySpec } from './body.ts'
+import type { Dependency, DependencyMap } from './depends.ts'
+
+type Schema = v.GenericSchema
+
+export interface ResponseDoc {
+  readonly description: string
+  readonly schema?: Schema
+  readonly contentType?: string
+}
+
+export interface RouteDoc {
+  readonly summary?: string
+  readonly description?: string
+  readonly tags?: readonly string[]
+  /** Status of a successful answer, when no `responds()` says it (204 for no content). */
+  readonly status?: number
+  /** Other answers, for the OpenAPI document. */
+  readonly responses?: Readonly<Record<number, ResponseDoc>>
+  /** Left out of the OpenAPI document (FastAPI's `include_in_schema=False`): the docs themselves. */
+  readonly hidden?: boolean
+}
+
+/** What a request of a route must carry, by where it is (Hono's validation targets). */
+export interface Validation {
+  readonly param?: Schema
+  readonly query?: Schema
+  readonly header?: Schema
+  /** A JSON body (an absent content type is read as JSON too). */
+  readonly json?: Schema
+  /** A form body, urlencoded or multipart. */
+  readonly form?: Schema
+  /** Raw bytes of the given media types: `c.var.rawBody` is `{ bytes, contentType }`. */
+  readonly bytes?: { readonly types: readonly string[]; readonly maxBytes: number }
+  /** Largest JSON or form body accepted (1 MiB unless said). */
+  readonly maxBytes?: number
+}
+
+/** What the middleware of a route declare, read by the app and the OpenAPI document. */
+export type Declaration =
+  | { readonly kind: 'describe'; readonly doc: RouteDoc }
+  | { readonly kind: 'needs'; readonly dependencies: DependencyMap }
+  | { readonly kind: 'validate'; readonly validation: Validation; readonly body: BodySpec | undefined }
+  | { readonly kind: 'responds'; readonly schema: Schema; readonly status: number }
+  | { readonly kind: 'fallback'; readonly authority: Dependency<string> | undefined }
+
+export const DECLARATION = Symbol.for('hono-lambda-neon-toolkit.declaration')
+
+export function declared<M extends MiddlewareHandler>(middleware: M, declaration: Declaration): M {
+  return Object.assign(middleware, { [DECLARATION]: declaration })
+}
+
+export function declarationOf(handler: unknown): Declaration | undefined {
+  return (handler as { [DECLARATION]?: Declaration } | undefined)?.[DECLARATION]
+}
+
+/** The route's summary, description, tags and other answers, for the OpenAPI document. */
+export function describe(doc: RouteDoc): MiddlewareHandler {
+  return declared((_c, next) => next(), { kind: 'describe', doc })
+}
