@@ -98,9 +98,11 @@ describe('Lambda events as AWS sends them, through the built bundle', () => {
     assert.equal(result.headers?.['x-request-id'], 'trace-1')
   })
 
-  it('payload 2.0: a base64 body is decoded, a null body is no body', async () => {
+  it('payload 2.0: a base64 body (JSON, a form) is decoded, a null body is no body', async () => {
     const encoded = await call(v2({ headers: { 'content-type': 'application/json' }, body: Buffer.from('{"n":1}').toString('base64'), isBase64Encoded: true }))
     assert.equal(json(encoded).body, '{"n":1}')
+    const form = await call(v2({ headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: Buffer.from('username=al%20ice&password=x').toString('base64'), isBase64Encoded: true }))
+    assert.deepEqual([json(form).contentType, json(form).body], ['application/x-www-form-urlencoded', 'username=al%20ice&password=x'])
     const nothing = await call({ ...v2({}), body: null })
     assert.equal(nothing.statusCode, 200)
     assert.equal(json(nothing).body, '')
