@@ -313,14 +313,10 @@ export function createApp(options: AppOptions): App {
 
   /** `GET /users/{id}`, as API Gateway and the logs name a route; null when none matched. */
   function routeKeyOf(c: Context): string | null {
-    const method = c.req.method === 'HEAD' ? 'GET' : c.req.method
-    const matched = matchedRoutes(c)
-    for (let i = matched.length - 1; i >= 0; i--) {
-      const item = matched[i] as (typeof matched)[number]
-      const key = item.method === method ? routeKeys.get(`${method} ${item.path}`) : undefined
-      if (key !== undefined) return key
-    }
-    return null
+    // The last handler that ran (Hono's compose sets the index as it dispatches): the route's
+    // own, or a middleware's when no route matched.
+    const ran = matchedRoutes(c)[c.req.routeIndex]
+    return ran === undefined || ran.method === 'ALL' ? null : (routeKeys.get(`${ran.method} ${ran.path}`) ?? null)
   }
 
   hono.notFound(function unrouted(c) {

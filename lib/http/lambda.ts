@@ -95,11 +95,16 @@ export async function lambdaFunction(routes: Hono<AppEnv> | readonly Hono<AppEnv
   const cached = apps.some((item) => describeRoutes(item).some((info) => info.fallback))
   // Loaded only then: the Redis client's settings read the configuration (valibot), which a
   // function without such a route does not carry.
-  const shared = cached ? await (await import('../cache/redis.ts')).sharedStoreFromEnv(env) : undefined
-  const app = createApp({ routes: apps, ...options, env, cache: new StaleCache({ shared }), tellsInit: true })
+  const cache = new StaleCache()
+  const app = createApp({ routes: apps, ...options, env, cache, tellsInit: true })
+  // Connected as the function starts (Lambda's init), not when its module is merely loaded.
+  const startup = async () => {
+    if (cached) cache.useShared(await (await import('../cache/redis.ts')).sharedStoreFromEnv(env))
+    await app.startup()
+  }
   let started: Promise<void> | undefined
   const start = () =>
-    (started ??= app.startup().catch((error: unknown) => {
+    (started ??= startup().catch((error: unknown) => {
       started = undefined // a later invocation tries again
       log('error', 'function failed to start', { routes: app.routes.map((item) => item.key), error })
       throw error

@@ -92,7 +92,7 @@ export class BoundedLru<V> {
 export class StaleCache {
   readonly name: string
   readonly #entries: BoundedLru<CachedReply>
-  readonly #shared: SharedStore | undefined
+  #shared: SharedStore | undefined
   readonly #maxStaleMs: number
 
   constructor(options: StaleCacheOptions = {}) {
@@ -104,6 +104,11 @@ export class StaleCache {
       maxBytes: options.maxBytes ?? 16 * 1024 * 1024,
       sizeOf: (entry) => entry.body.length + 64,
     })
+  }
+
+  /** Adds the shared tier once it is connected (a function connects it as it starts). */
+  useShared(shared: SharedStore | undefined): void {
+    this.#shared = shared
   }
 
   /** Keeps a good answer; the shared copy is written by the promise returned (never rejects). */

@@ -248,6 +248,24 @@ describe('observability', () => {
     }
   })
 
+  it('names the route that served the request, where several paths match it', async () => {
+    const me = new Hono<AppEnv>().get('/things/me', (c) => c.json({ me: true }))
+    const byId = new Hono<AppEnv>().get('/things/:id', validate({ param: v.object({ id: v.string() }) }), (c) => c.json({ id: c.req.valid('param').id }))
+    const fn = await serve([me, byId])
+    const logs = captureLogs()
+    try {
+      assert.deepEqual((await invoke(fn.handler, { method: 'GET', route: '$default', path: '/things/me' })).json(), { me: true })
+      assert.deepEqual((await invoke(fn.handler, { method: 'GET', route: '$default', path: '/things/7' })).json(), { id: '7' })
+      assert.equal((await invoke(fn.handler, { method: 'HEAD', route: '$default', path: '/things/me' })).status, 200)
+    } finally {
+      logs.restore()
+    }
+    assert.deepEqual(
+      logs.entries.filter((entry) => entry.message === 'request').map((entry) => entry.route),
+      ['GET /things/me', 'GET /things/{id}', 'GET /things/me'],
+    )
+  })
+
   it('declares no metric for a request that matched no route (a dimension must be a string)', async () => {
     const fn = await serve(ping)
     const logs = captureLogs()
