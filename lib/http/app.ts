@@ -18,7 +18,7 @@ import type { AppEnv, LambdaBindings } from './env.ts'
 import { methodNotAllowed, notFound, toReply } from './errors.ts'
 import { LifespanRunner, type Lifespan } from './lifespan.ts'
 import { emfFields, newMetrics, type RequestMetrics } from './metrics.ts'
-import { toWebResponse, type Reply } from './reply.ts'
+import { jsonReply, toWebResponse, type Reply } from './reply.ts'
 import { describeRoutes, pathPattern, type RouteInfo } from './routes-info.ts'
 import { StaleCache } from './stale-cache.ts'
 
@@ -125,8 +125,6 @@ export class Scope implements RequestScope {
   readonly #deadline: number
   #background: BackgroundTasks | undefined
   #solver: DependencySolver | undefined
-  /** The JSON text of the answer, when `respond` made it (a stale fallback keeps it). */
-  answerText: string | undefined
 
   constructor(c: Context, requestId: string, startedAt: number, app: AppState, lifespans: LifespanRunner) {
     this.context = c
@@ -348,11 +346,7 @@ export function createApp(options: AppOptions): App {
       const startedAt = performance.now()
       const cold = instance.served++ === 0
       const requestId = gatewayRequestId ?? crypto.randomUUID()
-      const reply: Reply = {
-        status: 400,
-        headers: { 'content-type': 'application/json; charset=utf-8', 'x-request-id': requestId },
-        body: JSON.stringify({ detail: 'There was an error parsing the request' }),
-      }
+      const reply = jsonReply({ detail: 'There was an error parsing the request' }, 400, { 'x-request-id': requestId })
       logRequest({ requestId, awsRequestId: undefined, method, route: null, path, status: 400, durationMs: Math.round((performance.now() - startedAt) * 100) / 100, cold, metrics: newMetrics() })
       return reply
     },

@@ -18,6 +18,11 @@ export function withText(response: Response, text: string | null): Response {
   return Object.assign(response, { [BODY_TEXT]: text ?? '' })
 }
 
+/** The text kept on a Response with `withText`; undefined for any other. */
+export function keptText(response: Response): string | undefined {
+  return (response as { [BODY_TEXT]?: string })[BODY_TEXT]
+}
+
 /** Whether hono/aws-lambda would read the event as payload 2.0 (its own test). */
 export function isPayloadV2(event: object): event is APIGatewayProxyEventV2 {
   return Object.hasOwn(event, 'rawPath') && Object.hasOwn((event as { requestContext?: object }).requestContext ?? {}, 'http')
@@ -109,7 +114,7 @@ export async function resultOfResponse(response: Response): Promise<APIGatewayPr
   const contentType = response.headers.get('content-type')
   const encoding = response.headers.get('content-encoding')
   const binary = (contentType !== null && defaultIsContentTypeBinary(contentType)) || (encoding !== null && !/^identity$/i.test(encoding))
-  const kept = (response as { [BODY_TEXT]?: string })[BODY_TEXT]
+  const kept = keptText(response)
   const body = binary ? encodeBase64(await response.arrayBuffer()) : (kept ?? (await response.text()))
   const result: APIGatewayProxyStructuredResultV2 = { body, statusCode: response.status, isBase64Encoded: binary, headers: {} }
   if (response.headers.has('set-cookie')) {

@@ -21,7 +21,6 @@ import type { Env } from '../config.ts'
 import { log } from '../log.ts'
 import { createApp, type App, type AppEnv, type KnownRoute } from './app.ts'
 import { isPayloadV2, requestOfEvent, resultOfResponse } from './lambda-event.ts'
-import { describeRoutes } from './routes-info.ts'
 import { StaleCache } from './stale-cache.ts'
 
 /** The handler of an API Gateway HTTP API (payload 2.0) route, in @types/aws-lambda's terms. */
@@ -71,8 +70,7 @@ type AnyEvent = Record<string, unknown> & { requestContext?: Record<string, unkn
 
 /** The method and path an event names, wherever its payload version puts them. */
 function methodAndPath(event: AnyEvent): { method: unknown; path: unknown } {
-  const http = event.requestContext?.http as { method?: unknown } | undefined
-  if ('rawPath' in event && http) return { method: http.method, path: event.rawPath }
+  if (isPayloadV2(event)) return { method: (event.requestContext.http as { method?: unknown } | undefined)?.method, path: event.rawPath }
   return { method: event.httpMethod ?? event.method, path: event.path }
 }
 
@@ -90,14 +88,12 @@ function normalized(event: AnyEvent, method: string): AnyEvent {
 
 export async function lambdaFunction(routes: Hono<AppEnv> | readonly Hono<AppEnv>[], options: LambdaOptions = {}): Promise<LambdaFunction> {
   const env = options.env ?? process.env
-  const apps: readonly Hono<AppEnv>[] = Array.isArray(routes) ? routes : [routes as Hono<AppEnv>]
-  // Only a function with a route that may answer stale connects to the shared cache.
-  const cached = apps.some((item) => describeRoutes(item).some((info) => info.fallback))
-  // Loaded only then: the Redis client's settings read the configuration (valibot), which a
-  // function without such a route does not carry.
   const cache = new StaleCache()
-  const app = createApp({ routes: apps, ...options, env, cache, tellsInit: true })
-  // Connected as the function starts (Lambda's init), not when its module is merely loaded.
+  const app = createApp({ routes, ...options, env, cache, tellsInit: true })
+  // Only a function with a route that may answer stale connects to the shared cache, as it
+  // starts (Lambda's init), not when its module is merely loaded. The client is imported only
+  // then: its settings read the configuration (valibot), which other functions do not carry.
+  const cached = app.routes.some((item) => item.fallback)
   const startup = async () => {
     if (cached) cache.useShared(await (await import('../cache/redis.ts')).sharedStoreFromEnv(env))
     await app.startup()

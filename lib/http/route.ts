@@ -13,6 +13,7 @@
  * the route needs and which the OpenAPI document is written from (routes-info.ts).
  */
 import type { Context, MiddlewareHandler, TypedResponse } from 'hono'
+import { routePath } from 'hono/route'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import type { JSONParsed } from 'hono/utils/types'
 import * as v from 'valibot'
@@ -24,8 +25,9 @@ import { analyze, type Dependency, type DependencyMap, type Resolved } from './d
 import type { AppEnv } from './env.ts'
 import { HttpError, RequestValidationError, ResponseValidationError } from './errors.ts'
 import { problemsFromIssues, type Location, type ValidationProblem } from './problems.ts'
-import { withText } from './lambda-event.ts'
+import { keptText, withText } from './lambda-event.ts'
 import { JSON_TYPE, toWebResponse } from './reply.ts'
+import { toOpenApiPath } from './routes-info.ts'
 import { cacheKey } from './stale-cache.ts'
 
 type Schema = v.GenericSchema
@@ -33,6 +35,9 @@ type Schema = v.GenericSchema
 export { describe, type ResponseDoc, type RouteDoc, type Validation } from './declarations.ts'
 
 const scopeOf = (c: Context) => c.get('scope') as Scope
+
+/** `GET /users/{id}`: the route being served, as the logs and the app name it. */
+const routeKey = (c: Context) => `${c.req.method} ${toOpenApiPath(routePath(c))}`
 
 /**
  * FastAPI's `Depends`: resolves each dependency (once per request, shared by every use) and
@@ -156,15 +161,13 @@ export function responds<const S extends Schema, const Status extends Contentful
 ): MiddlewareHandler<{ Variables: { respond: Respond<S, Status> } }> {
   return declared(
     async function responseModel(c, next) {
-      const scope = scopeOf(c)
       const respond: Respond<S, Status> = (value) => {
         const parsed = v.safeParse(schema, value)
         if (!parsed.success) {
           const where = parsed.issues.map((issue) => `${v.getDotPath(issue) ?? '(root)'}: ${issue.message}`).join('; ')
-          throw new ResponseValidationError(`response of ${c.req.method} ${c.req.routePath} does not match its schema: ${where}`)
+          throw new ResponseValidationError(`response of ${routeKey(c)} does not match its schema: ${where}`)
         }
         const text = JSON.stringify(parsed.output)
-        scope.answerText = text
         return withText(c.body(text, status, { 'content-type': JSON_TYPE }), text) as ReturnType<Respond<S, Status>>
       }
       c.set('respond', respond)
@@ -186,18 +189,21 @@ export function staleFallback(authority?: Dependency<string>): MiddlewareHandler
     async function servedStaleWhenDown(c, next) {
       const scope = scopeOf(c)
       const who = authority === undefined ? 'anyone' : String((await scope.resolve({ authority })).authority)
-      const key = cacheKey(`${c.req.method} ${c.req.routePath}`, who, c.req.valid('param' as never), c.req.valid('query' as never))
+      const route = routeKey(c)
+      const key = cacheKey(route, who, c.req.valid('param' as never), c.req.valid('query' as never))
       await next()
       const error = c.error
       if (error instanceof HttpError && error.status === 503) {
         const stale = await scope.cache.recall(key, scope.requestId)
         if (stale === undefined) return
-        log('warn', 'served stale', { request_id: scope.requestId, route: `${c.req.method} ${c.req.routePath}`, age_s: Number(stale.headers.age) })
+        log('warn', 'served stale', { request_id: scope.requestId, route, age_s: Number(stale.headers.age) })
         scope.metrics.stale = true
         c.res = undefined // so that none of the 503's headers (Retry-After) are carried over
         c.res = toWebResponse(stale)
-      } else if (error === undefined && c.res.status === 200 && scope.answerText !== undefined) {
-        scope.waitUntil(scope.cache.remember(key, { status: 200, headers: { 'content-type': c.res.headers.get('content-type') ?? JSON_TYPE }, body: scope.answerText }))
+      } else if (error === undefined && c.res.status === 200) {
+        // The text `respond()` kept on its answer: an answer made otherwise is not remembered.
+        const body = keptText(c.res)
+        if (body !== undefined) scope.waitUntil(scope.cache.remember(key, { status: 200, headers: { 'content-type': c.res.headers.get('content-type') ?? JSON_TYPE }, body }))
       }
     },
     { kind: 'fallback', authority },

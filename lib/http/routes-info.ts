@@ -8,7 +8,7 @@ import type { RouterRoute } from 'hono/types'
 import { COMPOSED_HANDLER } from 'hono/utils/constants'
 import type * as v from 'valibot'
 import type { BodySpec } from './body.ts'
-import { analyze, type Dependency, type DependencyMap } from './depends.ts'
+import { analyze, type Dependency, type DependencyMap, type FreshUse } from './depends.ts'
 import type { Lifespan } from './lifespan.ts'
 import { declarationOf, type Declaration, type ResponseDoc, type Validation } from './declarations.ts'
 
@@ -71,7 +71,7 @@ export function describeRoutes(app: { readonly routes: readonly RouterRoute[] })
     const response = find('responds')[0]
     const fallback = find('fallback')[0]
     if (fallback && method !== 'GET') throw new Error(`${method} ${path}: only a GET may be answered from a cache`)
-    const dependencies: Record<string, Dependency<unknown> | { kind: 'fresh'; dependency: Dependency<unknown> }> = {}
+    const dependencies: Record<string, Dependency<unknown> | FreshUse<unknown>> = {}
     for (const [index, item] of find('needs').entries()) for (const [key, use] of Object.entries(item.dependencies)) dependencies[`${index}:${key}`] = use
     if (fallback?.authority) dependencies['fallback:authority'] = fallback.authority
     return {
