@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib'
 import { build, type BuildOptions, type Metafile } from 'esbuild'
 import { DEFAULT_ENTRY, MANIFEST } from '../manifest.ts'
 import { fail } from './cli.ts'
-import { staleFiles } from './routes.ts'
+import { assertDerivedFilesCurrent } from './routes.ts'
 
 export const OUT_DIR = 'dist'
 
@@ -121,8 +121,7 @@ function kb(bytes: number): string {
 if (import.meta.url === `file://${process.argv[1]}`) {
   try {
     // What SST deploys is read from lib/generated/: it must say what functions/ says.
-    const stale = await staleFiles()
-    if (stale.length > 0) throw new Error(`${stale.join(', ')} ${stale.length === 1 ? 'is' : 'are'} not what functions/ says: run npm run routes`)
+    await assertDerivedFilesCurrent()
     const sizes = [...(await buildFunctions()), await buildWorker()]
     const width = Math.max(...sizes.map((size) => size.entry.length))
     console.log(`${'function'.padEnd(width)}  ${'at start'.padStart(9)}  ${'gzip'.padStart(9)}  ${'on demand'.padStart(9)}`)

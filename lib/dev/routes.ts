@@ -45,9 +45,9 @@ function routesModule(functions: readonly LoadedFunction[]): string {
   ].join('\n')
 }
 
-/** The files of lib/generated/ as the route files say they should be. */
-export async function derivedFiles(root = process.cwd()): Promise<Record<string, string>> {
-  const functions = await loadFunctions(root)
+/** The files of lib/generated/ as the route files say they should be (loaded here unless given). */
+export async function derivedFiles(root = process.cwd(), loaded?: readonly LoadedFunction[]): Promise<Record<string, string>> {
+  const functions = loaded ?? (await loadFunctions(root))
   const manifest = functions.map(({ route: _route, info: _info, ...entry }) => entry)
   const document = openApiDocument(
     functions.map((item) => item.info),
@@ -68,9 +68,15 @@ export async function staleFiles(root = process.cwd()): Promise<string[]> {
     .map(([file]) => file)
 }
 
+/** Fails, naming the files and the command, when lib/generated/ is not what the routes say. */
+export async function assertDerivedFilesCurrent(root = process.cwd()): Promise<void> {
+  const stale = await staleFiles(root)
+  if (stale.length > 0) throw new Error(`${stale.join(', ')} ${stale.length === 1 ? 'is' : 'are'} not what functions/ says: run npm run routes`)
+}
+
 /** Writes what is stale; returns the files written. */
-export async function writeDerivedFiles(root = process.cwd()): Promise<string[]> {
-  const files = await derivedFiles(root)
+export async function writeDerivedFiles(root = process.cwd(), loaded?: readonly LoadedFunction[]): Promise<string[]> {
+  const files = await derivedFiles(root, loaded)
   const written: string[] = []
   for (const [file, content] of Object.entries(files)) {
     const at = join(root, file)
@@ -85,8 +91,7 @@ export async function writeDerivedFiles(root = process.cwd()): Promise<string[]>
 if (import.meta.url === `file://${process.argv[1]}`) {
   try {
     if (process.argv.includes('--check')) {
-      const stale = await staleFiles()
-      if (stale.length > 0) throw new Error(`${stale.join(', ')} ${stale.length === 1 ? 'is' : 'are'} not what functions/ says: run npm run routes`)
+      await assertDerivedFilesCurrent()
       console.log('lib/generated/ is current')
     } else {
       const written = await writeDerivedFiles()

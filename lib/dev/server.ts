@@ -52,7 +52,7 @@ async function main(config: DevConfig): Promise<void> {
   if (shared) console.log('cache     shared tier on REDIS_URL')
   // Every route file of functions/, as it is now; what is derived from them is kept current.
   const functions = await loadFunctions()
-  for (const file of await writeDerivedFiles()) console.log(`routes    wrote ${file}`)
+  for (const file of await writeDerivedFiles(process.cwd(), functions)) console.log(`routes    wrote ${file}`)
   const app = createApp({ routes: functions.map((entry) => entry.route), env, cache: new StaleCache({ shared }) })
   await app.startup()
   stops.push(() => app.shutdown())
