@@ -276,16 +276,17 @@ export function createApp(options: AppOptions): App {
     const bindings = c.env as LambdaBindings | undefined
     const given = c.req.header('x-request-id')
     const requestId = given !== undefined && REQUEST_ID.test(given) ? given : (bindings?.requestContext?.requestId ?? crypto.randomUUID())
-    let runner = lifespans
-    if (options.lifespansPerRequest) {
-      runner = new LifespanRunner()
-      await runner.startup(needed, { env: stringBindings(c.env) })
-    }
+    const runner = options.lifespansPerRequest ? new LifespanRunner() : lifespans
     const scope = new Scope(c, requestId, startedAt, state, runner)
     c.set('scope', scope)
     try {
+      if (options.lifespansPerRequest) await runner.startup(needed, { env: stringBindings(c.env) })
       await next()
       await scope.finish(c.error)
+    } catch (error) {
+      // What Hono's error handler never sees: a lifespan of this request that could not start
+      // (a Worker's missing binding). The contract's 500, with the request id and its log line.
+      c.res = toWebResponse(toReply(error, { requestId, route: routeKeyOf(c) ?? c.req.path }))
     } finally {
       if (options.lifespansPerRequest) scope.waitUntil(runner.shutdown())
     }

@@ -12,11 +12,16 @@ import { after, before, describe, it } from 'node:test'
 import { serve, type ServerType } from '@hono/node-server'
 import { Miniflare } from 'miniflare'
 import { buildWorker } from '../../lib/dev/build.ts'
-import { createApp } from '../../lib/http/app.ts'
+import { Hono } from 'hono'
+import { createApp, type AppEnv } from '../../lib/http/app.ts'
+import { depends } from '../../lib/http/depends.ts'
+import { lifespan } from '../../lib/http/lifespan.ts'
+import { needs } from '../../lib/http/route.ts'
 import { lambdaFunction, type LambdaFunction } from '../../lib/http/lambda.ts'
 import { app } from '../fixtures/middleware-app.ts'
 import { httpCaller, type Call } from '../support/gateway.ts'
 import { invoke } from '../support/invoke.ts'
+import { captureLogs } from '../support/logs.ts'
 
 const ORIGIN = { origin: 'https://app.example' }
 
@@ -108,4 +113,29 @@ middlewareSuite('in workerd (the app as a Workers module)', async () => {
       rmSync(out, { recursive: true, force: true })
     },
   }
+})
+
+describe('a lifespan that cannot start for a request (a Worker without its binding)', () => {
+  it('answers the contract’s 500 with a request id, and logs the error and the request', async () => {
+    const bound = lifespan('bound', async function* ({ env }) {
+      if (env.SECRET === undefined) throw new Error('SECRET is not bound')
+      yield env.SECRET
+    })
+    const secret = depends({ name: 'secret', lifespans: [bound] }, (_, scope) => scope.state(bound))
+    const perRequest = createApp({ routes: new Hono<AppEnv>().get('/secret', needs({ secret }), (c) => c.json({ ok: true })), lifespansPerRequest: true })
+    const logs = captureLogs()
+    let response: Response
+    try {
+      response = await perRequest.hono.request('/secret', { headers: { 'x-request-id': 'no-binding-1' } }, {})
+    } finally {
+      logs.restore()
+    }
+    assert.equal(response.status, 500)
+    assert.deepEqual(await response.json(), { detail: 'Internal Server Error' })
+    assert.equal(response.headers.get('x-request-id'), 'no-binding-1')
+    assert.ok(logs.entries.some((entry) => entry.message === 'unhandled error' && entry.request_id === 'no-binding-1'))
+    // It never reached its route, so the line names none (and declares no metric).
+    assert.ok(logs.entries.some((entry) => entry.message === 'request' && entry.status === 500 && entry.path === '/secret' && entry.request_id === 'no-binding-1'))
+    await perRequest.shutdown()
+  })
 })
