@@ -2,8 +2,8 @@
 // `npm run build` as dist/functions/_edge.mjs.
 //
 // The routes are loaded on the first request rather than at module load: workerd refuses some
-// work in the global scope (cockatiel, the retry library, makes an aborted AbortSignal when it
-// loads), and inside a handler it is allowed. The isolate keeps what was loaded.
+// work in the global scope (timers, random values, I/O) that a route's module may do when it
+// loads, and inside a handler it is allowed. The isolate keeps what was loaded.
 import type { ExecutionContext } from 'hono'
 import type { EdgeWorker } from '../lib/edge/worker.ts'
 

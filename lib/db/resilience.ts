@@ -1,22 +1,16 @@
 /**
  * Retry with exponential backoff and jitter, inside the request's deadline, and a circuit
- * breaker shared by the instance, both from cockatiel. An attempt throws a classified
- * `DatabaseFailure`; what is retried depends on whether the operation is a read (anything
- * that may be a passing outage) or a write (only what certainly never reached the database).
- * After repeated outages the breaker opens and requests skip the database for a cool-down,
- * straight to their fallback, then one probe decides whether it closes again.
+ * breaker shared by the instance. An attempt throws a classified `DatabaseFailure`; what is
+ * retried depends on whether the operation is a read (anything that may be a passing outage)
+ * or a write (only what certainly never reached the database). After repeated outages the
+ * breaker opens and requests skip the database for a cool-down, straight to their fallback,
+ * then one probe decides whether it closes again.
+ *
+ * Both are written here rather than taken from cockatiel, whose semantics they keep (a
+ * consecutive-failure breaker with one half-open probe; Polly's decorrelated-jitter backoff):
+ * cockatiel was 24 KB of every database function's bundle for some sixty lines of behaviour,
+ * and what the breaker knows is this toolkit's to share between instances.
  */
-import {
-  CircuitState,
-  ConsecutiveBreaker,
-  ExponentialBackoff,
-  circuitBreaker,
-  handleWhen,
-  retry,
-  wrap,
-  type CircuitBreakerPolicy,
-  type IPolicy,
-} from 'cockatiel'
 import { HttpError } from '../http/errors.ts'
 import { log } from '../log.ts'
 import { DatabaseFailure, isOutage, isRetryable, type FailureKind } from './failures.ts'
@@ -59,6 +53,88 @@ export class DatabaseUnavailable extends HttpError {
 
 export type Operation = 'read' | 'write'
 
+export type BreakerState = 'closed' | 'open' | 'half-open'
+
+/** How the breaker's log line names a state (cockatiel's names, which dashboards search). */
+const LOGGED_STATE: Record<BreakerState, string> = { closed: 'Closed', open: 'Open', 'half-open': 'HalfOpen' }
+
+/** The breaker is open: the database was not tried (failures.ts classifies it `circuit_open`). */
+class BrokenCircuit extends Error {
+  override name = 'BrokenCircuit'
+  readonly isBrokenCircuitError = true
+}
+
+/**
+ * Opens after `breakAfter` consecutive outages; after `cooldownMs` one call goes through as
+ * the probe while the others wait for its outcome. A failure that is not an outage (an SQL
+ * error) neither counts nor resets the count, but it does close a half-open breaker: the
+ * database answered.
+ */
+class CircuitBreaker {
+  state: BreakerState = 'closed'
+  #failures = 0
+  #openedAt = 0
+  #probe: Promise<unknown> | undefined
+  readonly #options: ResilienceOptions
+
+  constructor(options: ResilienceOptions) {
+    this.#options = options
+  }
+
+  async execute<T>(work: () => Promise<T>): Promise<T> {
+    if (this.state === 'half-open') {
+      await this.#probe?.catch(() => undefined)
+      return this.execute(work)
+    }
+    if (this.state === 'closed') return this.#observe(work, false)
+    if (Date.now() - this.#openedAt < this.#options.cooldownMs) throw new BrokenCircuit('the circuit breaker is open')
+    this.#enter('half-open')
+    const probe = this.#observe(work, true)
+    this.#probe = probe
+    return probe
+  }
+
+  async #observe<T>(work: () => Promise<T>, probing: boolean): Promise<T> {
+    try {
+      const value = await work()
+      this.#failures = 0
+      if (probing) this.#enter('closed')
+      return value
+    } catch (error) {
+      const outage = error instanceof DatabaseFailure && isOutage(error.kind)
+      if (outage && (probing || ++this.#failures >= this.#options.breakAfter)) {
+        this.#openedAt = Date.now()
+        this.#enter('open')
+      } else if (!outage && probing) this.#enter('closed')
+      throw error
+    }
+  }
+
+  #enter(state: BreakerState): void {
+    if (this.state === state) return
+    this.state = state
+    if (state === 'closed') this.#failures = 0
+    log('warn', 'database circuit breaker', { database: this.#options.name, state: LOGGED_STATE[state] })
+  }
+}
+
+/**
+ * Polly's decorrelated jitter (V2), as cockatiel's `ExponentialBackoff` computes it: the
+ * n-th delay lies around `initialMs` × 2^n with a spread that keeps instances from retrying
+ * in step, capped at `maxMs`.
+ */
+function backoff(initialMs: number, maxMs: number): () => number {
+  let attempt = 0
+  let previous = 0
+  return () => {
+    const t = attempt++ + Math.random()
+    const next = 2 ** t * Math.tanh(Math.sqrt(4 * t))
+    const delay = Math.min((Math.max(0, next - previous) / 1.4) * initialMs, maxMs)
+    previous = next
+    return delay
+  }
+}
+
 function untilAborted<T>(work: Promise<T>, signal: AbortSignal, reason: () => Error): Promise<T> {
   if (signal.aborted) {
     work.catch(() => undefined) // abandoned: its outcome no longer matters
@@ -80,41 +156,19 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal, reason: () => Er
   })
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
 export class Resilience {
   readonly options: ResilienceOptions
-  readonly breaker: CircuitBreakerPolicy
-  readonly #policies: Record<Operation, IPolicy>
+  readonly #breaker: CircuitBreaker
 
   constructor(options: Partial<ResilienceOptions> = {}) {
     this.options = { ...DEFAULT_RESILIENCE, ...options }
-    const { maxAttempts, initialDelayMs, maxDelayMs, breakAfter, cooldownMs, name } = this.options
-    this.breaker = circuitBreaker(
-      handleWhen((error) => error instanceof DatabaseFailure && isOutage(error.kind)),
-      { halfOpenAfter: cooldownMs, breaker: new ConsecutiveBreaker(breakAfter) },
-    )
-    this.breaker.onStateChange((state) => log('warn', 'database circuit breaker', { database: name, state: CircuitState[state] }))
-    const retrying = (operation: Operation) => {
-      const policy = retry(
-        handleWhen((error) => error instanceof DatabaseFailure && isRetryable(error.kind, operation)),
-        { maxAttempts: maxAttempts - 1, backoff: new ExponentialBackoff({ initialDelay: initialDelayMs, maxDelay: maxDelayMs }) },
-      )
-      policy.onRetry((reason) =>
-        log('warn', 'database retry', {
-          database: name,
-          operation,
-          delay_ms: Math.round(reason.delay),
-          attempt: reason.attempt,
-          kind: 'error' in reason && reason.error instanceof DatabaseFailure ? reason.error.kind : undefined,
-        }),
-      )
-      return wrap(policy, this.breaker)
-    }
-    this.#policies = { read: retrying('read'), write: retrying('write') }
+    this.#breaker = new CircuitBreaker(this.options)
   }
 
-  get state(): 'closed' | 'open' | 'half-open' | 'isolated' {
-    const names = { [CircuitState.Closed]: 'closed', [CircuitState.Open]: 'open', [CircuitState.HalfOpen]: 'half-open', [CircuitState.Isolated]: 'isolated' } as const
-    return names[this.breaker.state]
+  get state(): BreakerState {
+    return this.#breaker.state
   }
 
   /** Seconds a client should wait before trying again: the breaker's cool-down, at least 1. */
@@ -128,29 +182,35 @@ export class Resilience {
    * other error (an SQL error, a bug) comes out as it was thrown.
    */
   async run<T>(operation: Operation, remainingMs: () => number, attempt: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const budget = remainingMs() - this.options.reserveMs
-    let last: DatabaseFailure | undefined
+    const { maxAttempts, initialDelayMs, maxDelayMs, reserveMs, name } = this.options
+    const budget = remainingMs() - reserveMs
     if (budget <= 0) throw new DatabaseUnavailable('pool_timeout', this.retryAfterSeconds)
+    let last: DatabaseFailure | undefined
     const deadline = new AbortController()
+    const { signal } = deadline
     const timer = setTimeout(() => deadline.abort(), budget)
+    const giveUp = () => last ?? new DatabaseFailure('pool_timeout', new Error('deadline reached'))
+    const nextDelay = backoff(initialDelayMs, maxDelayMs)
     try {
-      const giveUp = () => last ?? new DatabaseFailure('pool_timeout', new Error('deadline reached'))
-      const attempts = this.#policies[operation].execute(async ({ signal }) => {
+      for (let tries = 1; ; tries++) {
         try {
           // An attempt in flight when the deadline comes is abandoned, not waited for.
-          return await untilAborted(attempt(signal), signal, giveUp)
+          return await this.#breaker.execute(() => untilAborted(attempt(signal), signal, giveUp))
         } catch (error) {
-          if (error instanceof DatabaseFailure) last = error
-          throw error
+          if (!(error instanceof DatabaseFailure)) throw error
+          last = error
+          if (!isRetryable(error.kind, operation) || signal.aborted || tries >= maxAttempts) throw error
+          const delay = nextDelay()
+          log('warn', 'database retry', { database: name, operation, delay_ms: Math.round(delay), attempt: tries, kind: error.kind })
+          // So is a backoff wait: the answer (a stale one, a 503) goes out at the deadline.
+          await untilAborted(sleep(delay), signal, giveUp)
         }
-      }, deadline.signal)
-      // So is a backoff wait: the answer (a stale one, a 503) goes out at the deadline.
-      return await untilAborted(attempts, deadline.signal, giveUp)
+      }
     } catch (error) {
-      if ((error as { isBrokenCircuitError?: boolean }).isBrokenCircuitError) throw new DatabaseUnavailable('circuit_open', this.retryAfterSeconds)
+      if (error instanceof BrokenCircuit) throw new DatabaseUnavailable('circuit_open', this.retryAfterSeconds)
       const failure = error instanceof DatabaseFailure ? error : last
-      if (failure !== undefined && isOutage(failure.kind) && (error === failure || deadline.signal.aborted)) {
-        log('warn', 'database unavailable', { database: this.options.name, operation, kind: failure.kind, breaker: this.state })
+      if (failure !== undefined && isOutage(failure.kind) && (error === failure || signal.aborted)) {
+        log('warn', 'database unavailable', { database: name, operation, kind: failure.kind, breaker: this.state })
         throw new DatabaseUnavailable(failure.kind, this.retryAfterSeconds)
       }
       throw error instanceof DatabaseFailure ? error.cause : error
