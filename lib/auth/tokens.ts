@@ -1,12 +1,15 @@
 /**
- * Access tokens: JWTs signed with HMAC-SHA256 (hono's JWT utilities, on Web Crypto, so the
- * same code runs on Lambda and on the edge). The algorithm is pinned when verifying: a token
- * whose header names another algorithm, `none` included, is refused before its signature is
- * looked at. A token names its user (`sub`) and its expiry; rights are not in it but read
- * with the user on every request, so a role change, a deactivation or a deletion takes effect
- * at once.
+ * Access tokens: JWTs (RFC 7519) signed with HMAC-SHA256 on Web Crypto, so the same code runs
+ * on Lambda and on the edge. The algorithm is pinned when verifying: a token whose header
+ * names another algorithm, `none` included, is refused before its signature is looked at. A
+ * token names its user (`sub`) and its expiry; rights are not in it but read with the user on
+ * every request, so a role change, a deactivation or a deletion takes effect at once.
+ *
+ * The JWT is written here rather than with hono/jwt, whose tokens it reads and writes alike
+ * (tests sign with hono/jwt): one algorithm is a few dozen lines, where hono/jwt brings every
+ * algorithm and key format (~8 KB) into each function's bundle.
  */
-import { sign, verify } from 'hono/jwt'
+import { decodeBase64Url, encodeBase64Url } from 'hono/utils/encode'
 
 export const TOKEN_ALGORITHM = 'HS256'
 
@@ -15,20 +18,69 @@ export interface IssuedToken {
   readonly expiresIn: number
 }
 
-export async function issueToken(userId: number, secret: string, ttlSeconds: number, nowMs = Date.now()): Promise<IssuedToken> {
-  const now = Math.floor(nowMs / 1000)
-  const accessToken = await sign({ sub: String(userId), iat: now, exp: now + ttlSeconds }, secret, TOKEN_ALGORITHM)
-  return { accessToken, expiresIn: ttlSeconds }
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+/** The signing key of the last secret used: a function has one secret, imported once. */
+let keyOf: { readonly secret: string; readonly key: Promise<CryptoKey> } | undefined
+
+function hmacKey(secret: string): Promise<CryptoKey> {
+  if (keyOf?.secret !== secret) {
+    keyOf = { secret, key: crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']) }
+  }
+  return keyOf.key
 }
 
-/** The user id a token was issued to, or undefined for any token that is not good now. */
-export async function verifyToken(token: string, secret: string): Promise<number | undefined> {
+const base64Url = (bytes: ArrayBuffer) => encodeBase64Url(bytes).replace(/=+$/, '')
+const jsonPart = (value: object) => base64Url(encoder.encode(JSON.stringify(value)).buffer)
+
+/** A JSON object from a token's part, or undefined for anything else. */
+function decodePart(part: string): Record<string, unknown> | undefined {
   try {
-    const payload = await verify(token, secret, TOKEN_ALGORITHM)
-    if (typeof payload.exp !== 'number') return undefined // a token without expiry is not ours
-    const id = typeof payload.sub === 'string' && /^[1-9]\d{0,18}$/.test(payload.sub) ? Number(payload.sub) : undefined
-    return id !== undefined && Number.isSafeInteger(id) ? id : undefined
+    const value: unknown = JSON.parse(decoder.decode(decodeBase64Url(part)))
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined
   } catch {
     return undefined
   }
+}
+
+/** `JWT` or `application/jwt`, in any case, as RFC 7519 §5.1 allows; absent is fine too. */
+function isJwtType(typ: unknown): boolean {
+  return typ === undefined || (typeof typ === 'string' && /^(application\/)?jwt$/i.test(typ))
+}
+
+export async function issueToken(userId: number, secret: string, ttlSeconds: number, nowMs = Date.now()): Promise<IssuedToken> {
+  const now = Math.floor(nowMs / 1000)
+  const signed = `${jsonPart({ alg: TOKEN_ALGORITHM, typ: 'JWT' })}.${jsonPart({ sub: String(userId), iat: now, exp: now + ttlSeconds })}`
+  const signature = await crypto.subtle.sign('HMAC', await hmacKey(secret), encoder.encode(signed))
+  return { accessToken: `${signed}.${base64Url(signature)}`, expiresIn: ttlSeconds }
+}
+
+const isTime = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value)
+
+/** The user id a token was issued to, or undefined for any token that is not good now. */
+export async function verifyToken(token: string, secret: string, nowMs = Date.now()): Promise<number | undefined> {
+  const parts = token.split('.')
+  if (parts.length !== 3) return undefined
+  const [headerPart, payloadPart, signaturePart] = parts as [string, string, string]
+  const header = decodePart(headerPart)
+  const payload = decodePart(payloadPart)
+  if (header?.alg !== TOKEN_ALGORITHM || !isJwtType(header.typ) || 'crit' in header || payload === undefined) return undefined
+  const now = Math.floor(nowMs / 1000)
+  // A token without expiry is not ours; one not yet valid, or issued in the future, is refused.
+  if (!isTime(payload.exp) || payload.exp <= now) return undefined
+  if (payload.nbf !== undefined && !(isTime(payload.nbf) && payload.nbf <= now)) return undefined
+  if (payload.iat !== undefined && !(isTime(payload.iat) && payload.iat <= now)) return undefined
+  if (!/^[\w-]+$/.test(signaturePart)) return undefined
+  let signature: Uint8Array
+  try {
+    signature = decodeBase64Url(signaturePart)
+  } catch {
+    return undefined
+  }
+  // Compared by Web Crypto in constant time.
+  const key = await hmacKey(secret)
+  if (!(await crypto.subtle.verify('HMAC', key, signature as Uint8Array<ArrayBuffer>, encoder.encode(`${headerPart}.${payloadPart}`)))) return undefined
+  const id = typeof payload.sub === 'string' && /^[1-9]\d{0,18}$/.test(payload.sub) ? Number(payload.sub) : undefined
+  return id !== undefined && Number.isSafeInteger(id) ? id : undefined
 }
