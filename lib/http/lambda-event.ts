@@ -7,7 +7,6 @@
  * `Response`'s stream. tests/http/events.test.ts checks both against hono/aws-lambda.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda'
-import { defaultIsContentTypeBinary } from 'hono/aws-lambda'
 import { decodeBase64, encodeBase64 } from 'hono/utils/encode'
 
 /** The text of a `Response` the toolkit made (errors, `respond()`), kept on it. */
@@ -21,6 +20,16 @@ export function withText(response: Response, text: string | null): Response {
 /** The text kept on a Response with `withText`; undefined for any other. */
 export function keptText(response: Response): string | undefined {
   return (response as { [BODY_TEXT]?: string })[BODY_TEXT]
+}
+
+/**
+ * Whether an answer of this type goes out base64-encoded: hono/aws-lambda's
+ * `defaultIsContentTypeBinary`, restated so that its adapter (loaded only for other payloads)
+ * stays out of the bundle's start; tests/http/events.test.ts checks the two agree.
+ */
+export function isBinaryContentType(contentType: string): boolean {
+  if (/^application\/vnd\.(?:apple\.installer|mozilla\.xul)\+xml\s*(?:;|$)/i.test(contentType)) return true
+  return !/^text\/(?:plain|html|css|javascript|csv)|(?:\/|\+)(?:json|xml)\s*(?:;|$)/i.test(contentType)
 }
 
 /** Whether hono/aws-lambda would read the event as payload 2.0 (its own test). */
@@ -113,7 +122,7 @@ export function requestOfEvent(event: APIGatewayProxyEventV2): Request {
 export async function resultOfResponse(response: Response): Promise<APIGatewayProxyStructuredResultV2> {
   const contentType = response.headers.get('content-type')
   const encoding = response.headers.get('content-encoding')
-  const binary = (contentType !== null && defaultIsContentTypeBinary(contentType)) || (encoding !== null && !/^identity$/i.test(encoding))
+  const binary = (contentType !== null && isBinaryContentType(contentType)) || (encoding !== null && !/^identity$/i.test(encoding))
   const kept = keptText(response)
   const body = binary ? encodeBase64(await response.arrayBuffer()) : (kept ?? (await response.text()))
   const result: APIGatewayProxyStructuredResultV2 = { body, statusCode: response.status, isBase64Encoded: binary, headers: {} }

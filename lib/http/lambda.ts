@@ -16,7 +16,6 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda'
 import type { ExecutionContext, Hono } from 'hono'
-import { handle } from 'hono/aws-lambda'
 import type { Env } from '../config.ts'
 import { log } from '../log.ts'
 import { createApp, type App, type AppEnv, type KnownRoute } from './app.ts'
@@ -116,14 +115,20 @@ export async function lambdaFunction(routes: Hono<AppEnv> | readonly Hono<AppEnv
 
   // For payloads other than 2.0, hono/aws-lambda reads the event and writes the result; the app
   // gets each invocation's execution context (for `waitUntil`), found again by its Lambda context.
+  // It is loaded with the first such event: HTTP APIs and Function URLs send 2.0, and its code
+  // would be in every cold start.
   const invocations = new WeakMap<object, InvocationContext>()
-  const viaHono = handle({
-    fetch(request: Request, bindings: { lambdaContext: object }) {
-      const invocation = new InvocationContext()
-      invocations.set(bindings.lambdaContext, invocation)
-      return app.hono.fetch(request, bindings, invocation)
-    },
-  } as never) as unknown as (event: AnyEvent, context: Context) => Promise<APIGatewayProxyStructuredResultV2>
+  let viaHono: Promise<(event: AnyEvent, context: Context) => Promise<APIGatewayProxyStructuredResultV2>> | undefined
+  const honoAdapter = async () => {
+    const { handle } = await import('hono/aws-lambda')
+    return handle({
+      fetch(request: Request, bindings: { lambdaContext: object }) {
+        const invocation = new InvocationContext()
+        invocations.set(bindings.lambdaContext, invocation)
+        return app.hono.fetch(request, bindings, invocation)
+      },
+    } as never) as unknown as (event: AnyEvent, context: Context) => Promise<APIGatewayProxyStructuredResultV2>
+  }
 
   /** The contract's 400 for an event no request can be made of, with a request id and a log line. */
   const unreadable = (event: AnyEvent, method: unknown, path: unknown): APIGatewayProxyStructuredResultV2 => {
@@ -154,7 +159,7 @@ export async function lambdaFunction(routes: Hono<AppEnv> | readonly Hono<AppEnv
 
   /** Payload 1.0, ALB and the rest: hono/aws-lambda reads the event and writes the result. */
   async function viaHonoAdapter(event: AnyEvent, context: Context, method: string, path: string): Promise<APIGatewayProxyStructuredResultV2> {
-    const result = await viaHono(event, context)
+    const result = await (await (viaHono ??= honoAdapter()))(event, context)
     const invocation = invocations.get(context)
     // No invocation: hono/aws-lambda could not make a request of the event and answered in text.
     if (invocation === undefined) return unreadable(event, method, path)

@@ -12,10 +12,10 @@ import { pathToFileURL } from 'node:url'
 import { after, before, describe, it } from 'node:test'
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from 'aws-lambda'
 import { Hono } from 'hono'
-import { handle } from 'hono/aws-lambda'
+import { defaultIsContentTypeBinary, handle } from 'hono/aws-lambda'
 import { setCookie } from 'hono/cookie'
 import { buildFunction } from '../../lib/dev/build.ts'
-import { requestOfEvent, resultOfResponse } from '../../lib/http/lambda-event.ts'
+import { isBinaryContentType, requestOfEvent, resultOfResponse } from '../../lib/http/lambda-event.ts'
 import type { HttpApiHandler, LambdaFunction } from '../../lib/http/lambda.ts'
 import { httpApiEvent, lambdaContext } from '../fixtures/lambda.ts'
 
@@ -205,4 +205,9 @@ describe('payload 2.0 read and written as hono/aws-lambda does', () => {
       assert.deepEqual(await ours(event), await theirs(event, lambdaContext()))
     })
   }
+
+  it('base64-encodes an answer of the same content types as hono/aws-lambda', () => {
+    const types = ['application/json', 'application/json; charset=utf-8', 'application/problem+json', 'APPLICATION/XML', 'text/plain', 'text/html; charset=utf-8', 'text/csv', 'text/markdown', 'image/png', 'application/octet-stream', 'application/pdf', 'application/vnd.apple.installer+xml', 'application/vnd.mozilla.xul+xml; charset=utf-8', 'application/jsonl', 'application/x-www-form-urlencoded', '']
+    for (const type of types) assert.equal(isBinaryContentType(type), defaultIsContentTypeBinary(type), type)
+  })
 })
