@@ -1,6 +1,6 @@
 // GET /docs: the API's documentation page, rendered from the OpenAPI document that
 // `npm run routes` wrote (lib/generated/openapi.json): this function carries no route code.
-import { Hono } from 'hono'
+import { Hono } from 'hono/tiny'
 import document from '../../lib/generated/openapi.json' with { type: 'json' }
 import { renderDocsPage } from '../../lib/http/docs-page.ts'
 import type { AppEnv } from '../../lib/http/env.ts'

@@ -1,5 +1,5 @@
 // GET /health: 200 either way, the function is up; `degraded` says its database is not answering.
-import { Hono } from 'hono'
+import { Hono } from 'hono/tiny'
 import * as v from 'valibot'
 import { dbPool } from '../../lib/db/database.ts'
 import { within } from '../../lib/db/timeout.ts'

@@ -1,6 +1,6 @@
 // GET /openapi.json: the OpenAPI document, as `npm run routes` wrote it from the routes'
 // declarations (lib/generated/openapi.json): this function carries no route code.
-import { Hono } from 'hono'
+import { Hono } from 'hono/tiny'
 import document from '../../lib/generated/openapi.json' with { type: 'json' }
 import type { AppEnv } from '../../lib/http/env.ts'
 import { lambdaFunction } from '../../lib/http/lambda.ts'

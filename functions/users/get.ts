@@ -1,5 +1,5 @@
 // GET /users: active users, a page at a time, optionally searched (a super_admin only).
-import { Hono } from 'hono'
+import { Hono } from 'hono/tiny'
 import * as v from 'valibot'
 import { superAdmin, superAdminAuthority } from '../../lib/auth/dependencies.ts'
 import { dbConn } from '../../lib/db/database.ts'

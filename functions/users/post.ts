@@ -1,5 +1,5 @@
 // POST /users: create a user (a super_admin only).
-import { Hono } from 'hono'
+import { Hono } from 'hono/tiny'
 import { superAdmin } from '../../lib/auth/dependencies.ts'
 import { hashPassword } from '../../lib/auth/password.ts'
 import { dbConn } from '../../lib/db/database.ts'

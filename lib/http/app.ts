@@ -8,7 +8,8 @@
  * middleware of the routes' apps runs around all of it, error answers included, wherever the
  * app runs: the Lambda adapter (lambda.ts), the dev server and a Worker all call `fetch`.
  */
-import { Hono, type Context, type ExecutionContext, type Next } from 'hono'
+import type { Context, ExecutionContext, Next } from 'hono'
+import { Hono } from 'hono/tiny'
 import { matchedRoutes } from 'hono/route'
 import type { Env } from '../config.ts'
 import { writeLogLine } from '../log.ts'

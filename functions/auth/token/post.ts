@@ -1,5 +1,5 @@
 // POST /auth/token: sign in (OAuth2 password form) and get an access token.
-import { Hono } from 'hono'
+import { Hono } from 'hono/tiny'
 import * as v from 'valibot'
 import { authSettings } from '../../../lib/auth/dependencies.ts'
 import { DUMMY_PASSWORD_HASH, verifyPassword } from '../../../lib/auth/password.ts'

@@ -1,5 +1,5 @@
 // DELETE /users/{id}: delete a user (a super_admin only).
-import { Hono } from 'hono'
+import { Hono } from 'hono/tiny'
 import * as v from 'valibot'
 import { superAdmin } from '../../../lib/auth/dependencies.ts'
 import { dbConn } from '../../../lib/db/database.ts'

@@ -1,5 +1,5 @@
 // GET /users/{id}: read a user (a super_admin any, a user themselves).
-import { Hono } from 'hono'
+import { Hono } from 'hono/tiny'
 import * as v from 'valibot'
 import { adminOrSelfAuthority, currentUser, requireAdminOrSelf } from '../../../lib/auth/dependencies.ts'
 import { dbConn } from '../../../lib/db/database.ts'

@@ -1,5 +1,5 @@
 // PATCH /users/{id}: change a user (a super_admin anything; a user their own email, full name and password).
-import { Hono } from 'hono'
+import { Hono } from 'hono/tiny'
 import * as v from 'valibot'
 import { currentUser, forbidden, requireAdminOrSelf } from '../../../lib/auth/dependencies.ts'
 import { hashPassword } from '../../../lib/auth/password.ts'

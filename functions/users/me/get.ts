@@ -1,5 +1,5 @@
 // GET /users/me: the caller's own user.
-import { Hono } from 'hono'
+import { Hono } from 'hono/tiny'
 import { currentUser, ownRecord, selfAuthority } from '../../../lib/auth/dependencies.ts'
 import type { AppEnv } from '../../../lib/http/env.ts'
 import { lambdaFunction } from '../../../lib/http/lambda.ts'

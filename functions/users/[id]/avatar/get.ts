@@ -1,5 +1,5 @@
 // GET /users/{id}/avatar: a user's avatar, the bytes as they were stored, to any signed-in user.
-import { Hono } from 'hono'
+import { Hono } from 'hono/tiny'
 import * as v from 'valibot'
 import { currentUser } from '../../../../lib/auth/dependencies.ts'
 import { dbConn } from '../../../../lib/db/database.ts'

@@ -1,5 +1,5 @@
 // PUT /users/{id}/avatar: store a user's avatar (raw PNG, JPEG or WebP bytes, at most 1 MiB).
-import { Hono } from 'hono'
+import { Hono } from 'hono/tiny'
 import * as v from 'valibot'
 import { currentUser, requireAdminOrSelf } from '../../../../lib/auth/dependencies.ts'
 import { dbConn } from '../../../../lib/db/database.ts'
