@@ -7,7 +7,6 @@
  */
 import type { GenericSchema } from 'valibot'
 import { HttpError, RequestValidationError, unreadableBody } from './errors.ts'
-import { findJsonSyntaxError } from './json-error.ts'
 
 /** 1 MiB: ample for JSON and forms, and well under API Gateway's 10 MB payload limit. */
 export const DEFAULT_MAX_BYTES = 1024 * 1024
@@ -70,12 +69,13 @@ function decodeText(bytes: Uint8Array): string {
   }
 }
 
-function parseJson(bytes: Uint8Array): unknown {
+async function parseJson(bytes: Uint8Array): Promise<unknown> {
   const text = decodeText(bytes)
   try {
     return JSON.parse(text)
   } catch {
-    const error = findJsonSyntaxError(text)
+    // Where it broke is found by a scanner that loads with the first malformed body.
+    const error = (await import('./json-error.ts')).findJsonSyntaxError(text)
     throw new RequestValidationError([
       { loc: ['body', error?.offset ?? 0], msg: 'JSON decode error', type: 'json_invalid', ctx: { error: error?.message ?? 'Expecting value' } },
     ])

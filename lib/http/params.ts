@@ -4,7 +4,7 @@
  * wanted, `bool_parsing` for "maybe" where a bool is.
  */
 import * as v from 'valibot'
-import { namedCheck } from './problems.ts'
+import { namedCheck } from './named-check.ts'
 
 const isIntegerText = (text: string) => /^\s*[+-]?\d+\s*$/.test(text) && Number.isSafeInteger(Number(text))
 

@@ -1,10 +1,12 @@
 /**
  * valibot issues as FastAPI (pydantic v2) reports validation problems: `loc`, `msg`, `type`,
  * with the same types and wording for the same mistakes, so that clients which read a
- * FastAPI 422 keep working. Checks that valibot cannot name (an integer in a query string,
- * say) are registered here with the pydantic type they stand for.
+ * FastAPI 422 keep working. Checks that valibot cannot name are registered in
+ * named-check.ts with the pydantic type they stand for. The app loads this module with the
+ * first request that has a problem, not at every cold start.
  */
-import * as v from 'valibot'
+import type * as v from 'valibot'
+import { namedCheckType } from './named-check.ts'
 
 export type Location = 'path' | 'query' | 'header' | 'body'
 export type Loc = readonly (string | number)[]
@@ -14,14 +16,6 @@ export interface ValidationProblem {
   readonly msg: string
   readonly type: string
   readonly ctx?: Readonly<Record<string, unknown>>
-}
-
-const NAMED_CHECKS = new WeakMap<object, string>()
-
-/** A `v.check` whose failure is reported with pydantic's `type` and message. */
-export function namedCheck<T>(type: string, msg: string, requirement: (input: T) => boolean) {
-  NAMED_CHECKS.set(requirement, type)
-  return v.check<T, string>(requirement, msg)
 }
 
 type Issue = v.BaseIssue<unknown>
@@ -89,8 +83,7 @@ function describe(issue: Issue): Omit<ValidationProblem, 'loc'> {
     case 'safe_integer':
       return { type: 'int_from_float', msg: 'Input should be a valid integer, got a number with a fractional part' }
     case 'check': {
-      const named = typeof requirement === 'function' ? NAMED_CHECKS.get(requirement) : undefined
-      return { type: named ?? 'value_error', msg: issue.message }
+      return { type: namedCheckType(requirement) ?? 'value_error', msg: issue.message }
     }
     default:
       return { type: 'value_error', msg: issue.message }

@@ -24,7 +24,7 @@ import { declared, type Validation } from './declarations.ts'
 import { analyze, type Dependency, type DependencyMap, type Resolved } from './depends.ts'
 import type { AppEnv } from './env.ts'
 import { HttpError, RequestValidationError, ResponseValidationError } from './errors.ts'
-import { problemsFromIssues, type Location, type ValidationProblem } from './problems.ts'
+import type { Location, ValidationProblem } from './problems.ts'
 import { keptText, withText } from './lambda-event.ts'
 import { JSON_TYPE, toWebResponse } from './reply.ts'
 import { toOpenApiPath } from './routes-info.ts'
@@ -74,11 +74,20 @@ function bodySpecOf(validation: Validation): BodySpec | undefined {
   return undefined
 }
 
-function check(location: Location, schema: Schema, input: unknown, problems: ValidationProblem[]): unknown {
+/** A schema's issues where they arose, or a problem already worded. */
+type Failure = readonly [Location, readonly v.BaseIssue<unknown>[]] | ValidationProblem
+
+function check(location: Location, schema: Schema, input: unknown, failures: Failure[]): unknown {
   const result = v.safeParse(schema, input)
   if (result.success) return result.output
-  problems.push(...problemsFromIssues(location, result.issues))
+  failures.push([location, result.issues])
   return undefined
+}
+
+/** FastAPI's 422 for what failed; its wording (problems.ts) loads with the first request that needs it. */
+async function validationError(failures: readonly Failure[]): Promise<RequestValidationError> {
+  const { problemsFromIssues } = await import('./problems.ts')
+  return new RequestValidationError(failures.flatMap((failure) => (Array.isArray(failure) ? problemsFromIssues(...(failure as [Location, v.BaseIssue<unknown>[]])) : [failure as ValidationProblem])))
 }
 
 function entryNames(schema: Schema | undefined): string[] | undefined {
@@ -107,17 +116,17 @@ export function validate<const V extends Validation>(validation: V): MiddlewareH
   return declared(
     async function validateRequest(c, next) {
       const read = body === undefined ? undefined : await readBody(bodySource(c), body)
-      const problems: ValidationProblem[] = []
+      const failures: Failure[] = []
       const valid: [string, unknown][] = []
-      if (validation.param) valid.push(['param', check('path', validation.param, c.req.param(), problems)])
-      if (validation.query) valid.push(['query', check('query', validation.query, queryFromUrl(c.req.url), problems)])
-      if (validation.header) valid.push(['header', check('header', validation.header, headersOf(c, headerNames), problems)])
+      if (validation.param) valid.push(['param', check('path', validation.param, c.req.param(), failures)])
+      if (validation.query) valid.push(['query', check('query', validation.query, queryFromUrl(c.req.url), failures)])
+      if (validation.header) valid.push(['header', check('header', validation.header, headersOf(c, headerNames), failures)])
       if (body !== undefined && body.kind === 'bytes') c.set('rawBody' as never, read as never)
       else if (body !== undefined) {
-        if (read === undefined && !v.safeParse(body.schema, undefined).success) problems.push({ loc: ['body'], msg: 'Field required', type: 'missing' })
-        else valid.push([body.kind, check('body', body.schema, read, problems)])
+        if (read === undefined && !v.safeParse(body.schema, undefined).success) failures.push({ loc: ['body'], msg: 'Field required', type: 'missing' })
+        else valid.push([body.kind, check('body', body.schema, read, failures)])
       }
-      if (problems.length > 0) throw new RequestValidationError(problems)
+      if (failures.length > 0) throw await validationError(failures)
       for (const [target, value] of valid) c.req.addValidatedData(target as never, value as never)
       await next()
     },
