@@ -50,26 +50,28 @@ const wsProxy = v.pipe(
   v.regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port of a WebSocket proxy, e.g. 127.0.0.1:5480'),
 )
 
-const username = v.pipe(v.string(), v.regex(USERNAME_PATTERN, 'must be 3-32 characters of a-z 0-9 _ . -'))
-const password = v.pipe(
-  v.string(),
-  v.minLength(8, 'must be 8 to 128 characters'),
-  v.maxLength(128, 'must be 8 to 128 characters'),
-)
-const email = v.pipe(v.string(), v.maxLength(254, 'must be at most 254 characters'), v.email('must be an email address'))
 const jwtSecret = v.pipe(v.string(), v.minLength(32, 'must be at least 32 characters'))
 
-const DevSchema = v.object({
-  PORT: v.optional(port(0), '3000'),
-  DATABASE_URL: v.optional(databaseUrl),
-  ADMIN_USERNAME: v.optional(username),
-  ADMIN_PASSWORD: v.optional(password),
-  ADMIN_EMAIL: v.optional(email),
-  JWT_SECRET: v.optional(jwtSecret),
-  PGLITE_DATA_DIR: v.optional(v.pipe(v.string(), v.minLength(1)), '.data/pglite'),
-  PGLITE_PORT: v.optional(port(0), '0'),
-  WS_PROXY_PORT: v.optional(port(0), '0'),
-})
+/**
+ * The dev tools' schema, built when they read it: a bundler cannot tell that a schema built
+ * at module level is unused, and every function would carry this one.
+ */
+function devSchema() {
+  const username = v.pipe(v.string(), v.regex(USERNAME_PATTERN, 'must be 3-32 characters of a-z 0-9 _ . -'))
+  const password = v.pipe(v.string(), v.minLength(8, 'must be 8 to 128 characters'), v.maxLength(128, 'must be 8 to 128 characters'))
+  const email = v.pipe(v.string(), v.maxLength(254, 'must be at most 254 characters'), v.email('must be an email address'))
+  return v.object({
+    PORT: v.optional(port(0), '3000'),
+    DATABASE_URL: v.optional(databaseUrl),
+    ADMIN_USERNAME: v.optional(username),
+    ADMIN_PASSWORD: v.optional(password),
+    ADMIN_EMAIL: v.optional(email),
+    JWT_SECRET: v.optional(jwtSecret),
+    PGLITE_DATA_DIR: v.optional(v.pipe(v.string(), v.minLength(1)), '.data/pglite'),
+    PGLITE_PORT: v.optional(port(0), '0'),
+    WS_PROXY_PORT: v.optional(port(0), '0'),
+  })
+}
 
 const count = (min: number, max: number) =>
   v.pipe(
@@ -140,7 +142,7 @@ export const DEV_ADMIN = { username: 'admin', password: 'admin-dev-password' } a
 /** Configuration of `npm run dev` and `npm run migrate`. */
 export function readDevConfig(env: Env, resources: LinkedResources = Resource): DevConfig {
   // Under `sst shell` (npm run migrate against a deployed stage) the stage's secrets stand in.
-  const parsed = parse(DevSchema, withLinked(env, resources))
+  const parsed = parse(devSchema(), withLinked(env, resources))
   const embedded = parsed.DATABASE_URL === undefined
   return {
     port: parsed.PORT,
@@ -152,7 +154,7 @@ export function readDevConfig(env: Env, resources: LinkedResources = Resource): 
   }
 }
 
-function readAdmin(parsed: v.InferOutput<typeof DevSchema>, embedded: boolean): AdminConfig | undefined {
+function readAdmin(parsed: v.InferOutput<ReturnType<typeof devSchema>>, embedded: boolean): AdminConfig | undefined {
   const { ADMIN_USERNAME: name, ADMIN_PASSWORD: secret } = parsed
   if (name === undefined && secret === undefined) {
     if (!embedded) return undefined
