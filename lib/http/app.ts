@@ -258,6 +258,8 @@ export function createApp(options: AppOptions): App {
   for (const app of mounted) hono.route('/', app)
   const routes = describeRoutes(hono)
   const routeKeys = new Map(routes.map((item) => [`${item.method} ${item.honoPath}`, item.key]))
+  // The same, by Hono's own route entries: what a request matched, without making a string.
+  const keyOfEntry = new Map<object, string | null>(hono.routes.map((entry) => [entry, entry.method === 'ALL' ? null : (routeKeys.get(`${entry.method} ${entry.path}`) ?? null)]))
   const known = [...routes, ...(options.knownRoutes ?? [])].map((item) => ({ method: item.method, match: pathPattern(item.path) }))
   const needed = new Set(routes.flatMap((item) => [...item.lifespans]))
   const overrides = new DependencyOverrides(routes.map((item) => item.dependencies))
@@ -316,7 +318,7 @@ export function createApp(options: AppOptions): App {
     // The last handler that ran (Hono's compose sets the index as it dispatches): the route's
     // own, or a middleware's when no route matched.
     const ran = matchedRoutes(c)[c.req.routeIndex]
-    return ran === undefined || ran.method === 'ALL' ? null : (routeKeys.get(`${ran.method} ${ran.path}`) ?? null)
+    return ran === undefined ? null : (keyOfEntry.get(ran) ?? null)
   }
 
   hono.notFound(function unrouted(c) {

@@ -43,7 +43,8 @@ function sanitized(value: string): string {
   return /[^\x00-\x7F]/.test(value) ? encodeURIComponent(value) : value
 }
 
-const REAL = Symbol('real request')
+const REAL = Symbol('real request or response')
+const SHELL = Symbol('body-less response')
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
@@ -103,16 +104,145 @@ for (const name of ['blob', 'bytes', 'clone', 'formData']) {
 }
 Object.setPrototypeOf(EventRequest.prototype, Request.prototype)
 
+/**
+ * An answer of the toolkit's text (`respond()`) to a payload-2.0 event: a `Response` by
+ * prototype whose status and headers are those of the body-less Response Hono made, and whose
+ * body makes the real Response, once, when code asks for it. Making a Response with a body
+ * costs undici a stream (about 1.5 µs a request on Node); the Lambda adapter sends the text.
+ */
+class EventAnswer {
+  readonly [BODY_TEXT]: string
+  readonly #shell: Response
+  #real: Response | undefined
+
+  constructor(shell: Response, text: string) {
+    this.#shell = shell
+    this[BODY_TEXT] = text
+  }
+
+  [SHELL](): Response {
+    return this.#shell
+  }
+
+  [REAL](): Response {
+    return (this.#real ??= new Response(this[BODY_TEXT], this.#shell))
+  }
+}
+
+for (const name of ['status', 'headers', 'ok', 'statusText', 'type', 'url', 'redirected']) {
+  Object.defineProperty(EventAnswer.prototype, name, {
+    get(this: EventAnswer) {
+      return (this[SHELL]() as unknown as Record<string, unknown>)[name]
+    },
+  })
+}
+for (const name of ['body', 'bodyUsed']) {
+  Object.defineProperty(EventAnswer.prototype, name, {
+    get(this: EventAnswer) {
+      return (this[REAL]() as unknown as Record<string, unknown>)[name]
+    },
+  })
+}
+for (const name of ['arrayBuffer', 'blob', 'bytes', 'clone', 'formData', 'json', 'text']) {
+  Object.defineProperty(EventAnswer.prototype, name, {
+    value(this: EventAnswer) {
+      const real = this[REAL]() as unknown as Record<string, () => unknown>
+      return (real[name] as () => unknown).call(real)
+    },
+  })
+}
+Object.setPrototypeOf(EventAnswer.prototype, Response.prototype)
+
+/**
+ * Whether the Lambda adapter made the request of an event, and so reads the answer: it may
+ * be an `eventAnswer` (a Worker, a Node server take only their own Responses).
+ */
+export function isEventRequest(request: Request): boolean {
+  return request instanceof EventRequest
+}
+
+/** The answer of `text` with the status and headers of `shell`, a Response without a body. */
+export function eventAnswer(shell: Response, text: string): Response {
+  return new EventAnswer(shell, text) as unknown as Response
+}
+
+/** A name a Headers takes (an RFC 9110 token). */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+/** A value a Headers keeps as given: printable ASCII, no space at either end. */
+const PLAIN = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/
+
+/**
+ * The headers of an event (a `Headers` by prototype) when every name is a token and every
+ * value plain, so that none would be refused or changed: `get` and `has` read them; anything
+ * else (iterating, changing) makes the real Headers, once, and asks it. Setting an event's
+ * headers on a real one costs undici about 1 µs a request; Hono's readers only `get`.
+ */
+class EventHeaders {
+  readonly #plain: Map<string, string>
+  #real: Headers | undefined
+
+  constructor(plain: Map<string, string>) {
+    this.#plain = plain
+  }
+
+  get(name: string): string | null {
+    if (this.#real) return this.#real.get(name)
+    // A name that is no token: the real Headers' TypeError.
+    return this.#plain.get(name.toLowerCase()) ?? (TOKEN.test(name) ? null : this[REAL]().get(name))
+  }
+
+  has(name: string): boolean {
+    return this.get(name) !== null
+  }
+
+  [REAL](): Headers {
+    if (this.#real === undefined) {
+      this.#real = new Headers()
+      for (const [name, value] of this.#plain) this.#real.set(name, value)
+    }
+    return this.#real
+  }
+}
+
+for (const name of ['append', 'delete', 'set', 'getSetCookie', 'keys', 'values', 'entries', 'forEach']) {
+  Object.defineProperty(EventHeaders.prototype, name, {
+    value(this: EventHeaders, ...args: unknown[]) {
+      const real = this[REAL]() as unknown as Record<string, (...args: unknown[]) => unknown>
+      return (real[name] as (...args: unknown[]) => unknown).apply(real, args)
+    },
+  })
+}
+Object.defineProperty(EventHeaders.prototype, Symbol.iterator, {
+  value(this: EventHeaders) {
+    return this[REAL]().entries()
+  },
+})
+Object.setPrototypeOf(EventHeaders.prototype, Headers.prototype)
+
+/** The headers of an event, as a Request would have them; throws a TypeError for one it would refuse. */
+function headersOfEvent(event: APIGatewayProxyEventV2, contentLength: number | undefined): Headers {
+  const given: [string, string][] = []
+  if (Array.isArray(event.cookies)) given.push(['cookie', event.cookies.join('; ')])
+  if (event.headers) for (const name in event.headers) if (event.headers[name]) given.push([name, sanitized(event.headers[name] as string)])
+  if (contentLength !== undefined) given.push(['content-length', String(contentLength)])
+  const plain = new Map<string, string>()
+  for (const [name, value] of given) {
+    if (!TOKEN.test(name) || !PLAIN.test(value)) {
+      // Rare: the real Headers decides (a value it trims, one it refuses).
+      const headers = new Headers()
+      for (const [name, value] of given) headers.set(name, value)
+      return headers
+    }
+    plain.set(name.toLowerCase(), value)
+  }
+  return new EventHeaders(plain) as unknown as Headers
+}
+
 /** The request of a payload-2.0 event; throws a TypeError for a header a Request would refuse. */
 export function requestOfEvent(event: APIGatewayProxyEventV2): Request {
-  const headers = new Headers()
-  if (Array.isArray(event.cookies)) headers.set('Cookie', event.cookies.join('; '))
-  if (event.headers) for (const name in event.headers) if (event.headers[name]) headers.set(name, sanitized(event.headers[name] as string))
   let body: Uint8Array<ArrayBuffer> | undefined
-  if (event.body) {
-    body = event.isBase64Encoded ? decodeBase64(event.body) : encoder.encode(event.body)
-    headers.set('content-length', String(body.length))
-  }
+  if (event.body) body = event.isBase64Encoded ? decodeBase64(event.body) : encoder.encode(event.body)
+  const headers = headersOfEvent(event, body?.length)
   const domain = event.requestContext?.domainName ?? event.headers?.host
   const url = `https://${domain}${event.rawPath}${event.rawQueryString ? `?${event.rawQueryString}` : ''}`
   return new EventRequest(url, event.requestContext.http.method, headers, body) as unknown as Request

@@ -93,9 +93,11 @@ export async function lambdaFunction(routes: Hono<AppEnv> | readonly Hono<AppEnv
   // starts (Lambda's init), not when its module is merely loaded. The client is imported only
   // then: its settings read the configuration (valibot), which other functions do not carry.
   const cached = app.routes.some((item) => item.fallback)
+  let ready = false
   const startup = async () => {
     if (cached) cache.useShared(await (await import('../cache/redis.ts')).sharedStoreFromEnv(env))
     await app.startup()
+    ready = true
   }
   let started: Promise<void> | undefined
   const start = () =>
@@ -141,7 +143,7 @@ export async function lambdaFunction(routes: Hono<AppEnv> | readonly Hono<AppEnv
     const event = received as unknown as AnyEvent
     const { method, path } = methodAndPath(event)
     if (typeof method !== 'string' || typeof path !== 'string' || !path.startsWith('/')) return unreadable(event, method, path)
-    await start()
+    if (!ready) await start() // once started, no await: each costs the request a turn of the microtask queue
     const readable = normalized(event, method.toUpperCase())
     if (!isPayloadV2(readable)) return viaHonoAdapter(readable, context, method, path)
     let request: Request
@@ -153,7 +155,7 @@ export async function lambdaFunction(routes: Hono<AppEnv> | readonly Hono<AppEnv
     const invocation = new InvocationContext()
     const response = await app.hono.fetch(request, { event: received, requestContext: readable.requestContext, lambdaContext: context }, invocation)
     const result = await resultOfResponse(response)
-    await invocation.settle()
+    if (invocation.pending.length > 0) await invocation.settle()
     return result
   }
 

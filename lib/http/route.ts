@@ -25,7 +25,7 @@ import { analyze, type Dependency, type DependencyMap, type Resolved } from './d
 import type { AppEnv } from './env.ts'
 import { HttpError, RequestValidationError, ResponseValidationError } from './errors.ts'
 import type { Location, ValidationProblem } from './problems.ts'
-import { keptText, withText } from './lambda-event.ts'
+import { eventAnswer, isEventRequest, keptText, withText } from './lambda-event.ts'
 import { JSON_TYPE, toWebResponse } from './reply.ts'
 import { toOpenApiPath } from './routes-info.ts'
 import { cacheKey } from './stale-cache.ts'
@@ -170,20 +170,27 @@ export function responds<const S extends Schema, const Status extends Contentful
 ): MiddlewareHandler<{ Variables: { respond: Respond<S, Status> } }> {
   return declared(
     async function responseModel(c, next) {
-      const respond: Respond<S, Status> = (value) => {
-        const parsed = v.safeParse(schema, value)
-        if (!parsed.success) {
-          const where = parsed.issues.map((issue) => `${v.getDotPath(issue) ?? '(root)'}: ${issue.message}`).join('; ')
-          throw new ResponseValidationError(`response of ${routeKey(c)} does not match its schema: ${where}`)
-        }
-        const text = JSON.stringify(parsed.output)
-        return withText(c.body(text, status, { 'content-type': JSON_TYPE }), text) as ReturnType<Respond<S, Status>>
-      }
-      c.set('respond', respond)
+      // An unnamed closure: tsx (keepNames) would rename a named one on every request.
+      c.set('respond', ((value) => modelAnswer(c, schema, status, value)) as Respond<S, Status>)
       await next()
     },
     { kind: 'responds', schema, status },
   )
+}
+
+const JSON_HEADERS = { 'content-type': JSON_TYPE }
+
+/** The answer `respond()` makes: the value as the schema outputs it, as JSON. */
+function modelAnswer(c: Context, schema: Schema, status: ContentfulStatusCode, value: unknown): Response {
+  const parsed = v.safeParse(schema, value)
+  if (!parsed.success) {
+    const where = parsed.issues.map((issue) => `${v.getDotPath(issue) ?? '(root)'}: ${issue.message}`).join('; ')
+    throw new ResponseValidationError(`response of ${routeKey(c)} does not match its schema: ${where}`)
+  }
+  const text = JSON.stringify(parsed.output)
+  // To an event, Hono makes the status and headers (with any the handler set) without the body.
+  if (isEventRequest(c.req.raw)) return eventAnswer(c.body(null, status, JSON_HEADERS), text)
+  return withText(c.body(text, status, JSON_HEADERS), text)
 }
 
 /**
