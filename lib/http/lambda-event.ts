@@ -221,21 +221,26 @@ Object.setPrototypeOf(EventHeaders.prototype, Headers.prototype)
 
 /** The headers of an event, as a Request would have them; throws a TypeError for one it would refuse. */
 function headersOfEvent(event: APIGatewayProxyEventV2, contentLength: number | undefined): Headers {
-  const given: [string, string][] = []
-  if (Array.isArray(event.cookies)) given.push(['cookie', event.cookies.join('; ')])
-  if (event.headers) for (const name in event.headers) if (event.headers[name]) given.push([name, sanitized(event.headers[name] as string)])
-  if (contentLength !== undefined) given.push(['content-length', String(contentLength)])
+  const cookie = Array.isArray(event.cookies) ? event.cookies.join('; ') : undefined
   const plain = new Map<string, string>()
-  for (const [name, value] of given) {
-    if (!TOKEN.test(name) || !PLAIN.test(value)) {
-      // Rare: the real Headers decides (a value it trims, one it refuses).
-      const headers = new Headers()
-      for (const [name, value] of given) headers.set(name, value)
-      return headers
+  if (cookie !== undefined) plain.set('cookie', cookie)
+  let allPlain = cookie === undefined || PLAIN.test(cookie)
+  if (event.headers) {
+    for (const name in event.headers) {
+      const value = event.headers[name]
+      if (!value) continue
+      if (!PLAIN.test(value) || !TOKEN.test(name)) allPlain = false
+      else plain.set(name.toLowerCase(), value)
     }
-    plain.set(name.toLowerCase(), value)
   }
-  return new EventHeaders(plain) as unknown as Headers
+  if (contentLength !== undefined) plain.set('content-length', String(contentLength))
+  if (allPlain) return new EventHeaders(plain) as unknown as Headers
+  // Rare (non-ASCII, a value it trims or refuses): the real Headers, made as hono/aws-lambda does.
+  const headers = new Headers()
+  if (cookie !== undefined) headers.set('cookie', cookie)
+  if (event.headers) for (const name in event.headers) if (event.headers[name]) headers.set(name, sanitized(event.headers[name] as string))
+  if (contentLength !== undefined) headers.set('content-length', String(contentLength))
+  return headers
 }
 
 /** The request of a payload-2.0 event; throws a TypeError for a header a Request would refuse. */
@@ -256,12 +261,12 @@ export async function resultOfResponse(response: Response): Promise<APIGatewayPr
   const kept = keptText(response)
   const body = binary ? encodeBase64(await response.arrayBuffer()) : (kept ?? (await response.text()))
   const result: APIGatewayProxyStructuredResultV2 = { body, statusCode: response.status, isBase64Encoded: binary, headers: {} }
-  if (response.headers.has('set-cookie')) {
-    result.cookies = response.headers.getSetCookie()
-    response.headers.delete('set-cookie')
+  if (answerHeaders.has('set-cookie')) {
+    result.cookies = answerHeaders.getSetCookie()
+    answerHeaders.delete('set-cookie')
   }
   const headers = result.headers as Record<string, string>
-  response.headers.forEach((value, name) => {
+  answerHeaders.forEach((value, name) => {
     headers[name] = value
   })
   return result

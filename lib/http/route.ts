@@ -178,8 +178,6 @@ export function responds<const S extends Schema, const Status extends Contentful
   )
 }
 
-const JSON_HEADERS = { 'content-type': JSON_TYPE }
-
 /** The answer `respond()` makes: the value as the schema outputs it, as JSON. */
 function modelAnswer(c: Context, schema: Schema, status: ContentfulStatusCode, value: unknown): Response {
   const parsed = v.safeParse(schema, value)
@@ -188,9 +186,14 @@ function modelAnswer(c: Context, schema: Schema, status: ContentfulStatusCode, v
     throw new ResponseValidationError(`response of ${routeKey(c)} does not match its schema: ${where}`)
   }
   const text = JSON.stringify(parsed.output)
-  // To an event, Hono makes the status and headers (with any the handler set) without the body.
-  if (isEventRequest(c.req.raw)) return eventAnswer(c.body(null, status, JSON_HEADERS), text)
-  return withText(c.body(text, status, JSON_HEADERS), text)
+  if (isEventRequest(c.req.raw)) {
+    // Hono makes the status and headers (with any the handler set), without the body; the
+    // type is set after, which costs undici less than converting headers given with it.
+    const shell = c.body(null, status)
+    shell.headers.set('content-type', JSON_TYPE)
+    return eventAnswer(shell, text)
+  }
+  return withText(c.body(text, status, { 'content-type': JSON_TYPE }), text)
 }
 
 /**

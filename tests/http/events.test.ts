@@ -14,9 +14,11 @@ import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from 'aws-lambda'
 import { Hono } from 'hono'
 import { defaultIsContentTypeBinary, handle } from 'hono/aws-lambda'
 import { setCookie } from 'hono/cookie'
+import * as v from 'valibot'
 import { buildFunction } from '../../lib/dev/build.ts'
 import { isBinaryContentType, requestOfEvent, resultOfResponse } from '../../lib/http/lambda-event.ts'
 import type { HttpApiHandler, LambdaFunction } from '../../lib/http/lambda.ts'
+import { responds } from '../../lib/http/route.ts'
 import { httpApiEvent, lambdaContext } from '../fixtures/lambda.ts'
 
 type Result = Awaited<ReturnType<HttpApiHandler>> & { multiValueHeaders?: Record<string, string[]> }
@@ -189,6 +191,19 @@ describe('payload 2.0 read and written as hono/aws-lambda does', () => {
       setCookie(c, 'b', '2', { httpOnly: true })
       return c.text('set')
     })
+    // A response model's answer (light to an event), read and changed by middleware after it.
+    .get(
+      '/model',
+      async (c, next) => {
+        await next()
+        c.header('x-read', `${c.req.header('X-Thing')} ${(await c.res.clone().text()).length}`)
+      },
+      responds(v.object({ id: v.number() }), 201),
+      (c) => {
+        c.header('x-before', 'kept')
+        return c.var.respond({ id: 7, extra: 'dropped' } as never)
+      },
+    )
   const theirs = handle(app) as unknown as (event: APIGatewayProxyEventV2, context: unknown) => Promise<unknown>
   const ours = async (event: APIGatewayProxyEventV2) => resultOfResponse(await app.fetch(requestOfEvent(event)))
 
@@ -199,6 +214,7 @@ describe('payload 2.0 read and written as hono/aws-lambda does', () => {
     ['a base64 multipart form', v2({ headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, body: Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="username"\r\n\r\nbob\r\n--${boundary}--\r\n`).toString('base64'), isBase64Encoded: true })],
     ['a binary answer', { ...httpApiEvent({ method: 'GET', route: '/png', path: '/png' }) }],
     ['an answer with cookies', { ...httpApiEvent({ method: 'GET', route: '/cookies', path: '/cookies' }) }],
+    ['a response model’s answer, changed by middleware', { ...httpApiEvent({ method: 'GET', route: '/model', path: '/model', headers: { 'X-Thing': 'seen' } }) }],
   ]
   for (const [name, event] of events) {
     it(name, async () => {
