@@ -93,11 +93,9 @@ export async function lambdaFunction(routes: Hono<AppEnv> | readonly Hono<AppEnv
   // starts (Lambda's init), not when its module is merely loaded. The client is imported only
   // then: its settings read the configuration (valibot), which other functions do not carry.
   const cached = app.routes.some((item) => item.fallback)
-  let ready = false
   const startup = async () => {
     if (cached) cache.useShared(await (await import('../cache/redis.ts')).sharedStoreFromEnv(env))
     await app.startup()
-    ready = true
   }
   let started: Promise<void> | undefined
   const start = () =>
@@ -143,7 +141,7 @@ export async function lambdaFunction(routes: Hono<AppEnv> | readonly Hono<AppEnv
     const event = received as unknown as AnyEvent
     const { method, path } = methodAndPath(event)
     if (typeof method !== 'string' || typeof path !== 'string' || !path.startsWith('/')) return unreadable(event, method, path)
-    if (!ready) await start() // once started, no await: each costs the request a turn of the microtask queue
+    await start()
     const readable = normalized(event, method.toUpperCase())
     if (!isPayloadV2(readable)) return viaHonoAdapter(readable, context, method, path)
     let request: Request
