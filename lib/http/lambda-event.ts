@@ -1,10 +1,12 @@
 /**
  * API Gateway payload 2.0 events (HTTP APIs, Function URLs) read as hono/aws-lambda's
  * EventV2Processor reads them, and answers written as it writes them, without what costs most
- * on Node: a web `Request` is made only when code asks for more of the request than its URL,
- * method, headers and body (Hono's routing, parameters, headers and body readers need none),
- * and the text of an answer the toolkit wrote is sent as it is, not read back from the
- * `Response`'s stream. tests/http/events.test.ts checks both against hono/aws-lambda.
+ * on Node: a web `Request`, and the `Headers` of its event, are made only when code asks for
+ * more of the request than its URL, method, header values and body (Hono's routing,
+ * parameters, headers and body readers need none); the text of an answer the toolkit wrote is
+ * sent as it is, not read back from the `Response`'s stream, and a response model's answer
+ * gets no stream at all unless code asks for its body. tests/http/events.test.ts checks them
+ * against hono/aws-lambda.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda'
 import { decodeBase64, encodeBase64 } from 'hono/utils/encode'
@@ -261,12 +263,12 @@ export async function resultOfResponse(response: Response): Promise<APIGatewayPr
   const kept = keptText(response)
   const body = binary ? encodeBase64(await response.arrayBuffer()) : (kept ?? (await response.text()))
   const result: APIGatewayProxyStructuredResultV2 = { body, statusCode: response.status, isBase64Encoded: binary, headers: {} }
-  if (answerHeaders.has('set-cookie')) {
-    result.cookies = answerHeaders.getSetCookie()
-    answerHeaders.delete('set-cookie')
+  if (response.headers.has('set-cookie')) {
+    result.cookies = response.headers.getSetCookie()
+    response.headers.delete('set-cookie')
   }
   const headers = result.headers as Record<string, string>
-  answerHeaders.forEach((value, name) => {
+  response.headers.forEach((value, name) => {
     headers[name] = value
   })
   return result
