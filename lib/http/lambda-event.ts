@@ -219,6 +219,12 @@ Object.defineProperty(EventHeaders.prototype, Symbol.iterator, {
     return this[REAL]().entries()
   },
 })
+// Node's inspector (console.log) reads a Headers' private state: it is shown the real one.
+Object.defineProperty(EventHeaders.prototype, Symbol.for('nodejs.util.inspect.custom'), {
+  value(this: EventHeaders, _depth: number, options: unknown, inspect: (value: unknown, options: unknown) => string) {
+    return inspect(this[REAL](), options)
+  },
+})
 Object.setPrototypeOf(EventHeaders.prototype, Headers.prototype)
 
 /** The headers of an event, as a Request would have them; throws a TypeError for one it would refuse. */
