@@ -51,6 +51,30 @@ const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
 /**
+ * A stand-in's getters and methods that the object `this[source]()` answers (the real
+ * Request, Response or Headers, made once, or the Response Hono made): code that asks a
+ * stand-in for more than it knows gets what the real object says.
+ */
+function forward(prototype: object, source: symbol, getters: readonly string[], methods: readonly (string | symbol)[] = []): void {
+  const target = (self: object) => (self as Record<symbol, () => object>)[source]!()
+  for (const name of getters) {
+    Object.defineProperty(prototype, name, {
+      get() {
+        return Reflect.get(target(this), name)
+      },
+    })
+  }
+  for (const name of methods) {
+    Object.defineProperty(prototype, name, {
+      value(...args: unknown[]) {
+        const real = target(this)
+        return (Reflect.get(real, name) as (...args: unknown[]) => unknown).apply(real, args)
+      },
+    })
+  }
+}
+
+/**
  * A `Request` (it is one, by prototype) of a payload-2.0 event: URL, method, headers and body
  * are read from the event; anything else makes the real Request, once, and asks it.
  */
@@ -89,21 +113,12 @@ class EventRequest {
   }
 }
 
-for (const name of ['body', 'bodyUsed', 'cache', 'credentials', 'destination', 'integrity', 'mode', 'redirect', 'referrer', 'referrerPolicy', 'signal', 'keepalive', 'duplex']) {
-  Object.defineProperty(EventRequest.prototype, name, {
-    get(this: EventRequest) {
-      return (this[REAL]() as unknown as Record<string, unknown>)[name]
-    },
-  })
-}
-for (const name of ['blob', 'bytes', 'clone', 'formData']) {
-  Object.defineProperty(EventRequest.prototype, name, {
-    value(this: EventRequest) {
-      const real = this[REAL]() as unknown as Record<string, () => unknown>
-      return (real[name] as () => unknown).call(real)
-    },
-  })
-}
+forward(
+  EventRequest.prototype,
+  REAL,
+  ['body', 'bodyUsed', 'cache', 'credentials', 'destination', 'integrity', 'mode', 'redirect', 'referrer', 'referrerPolicy', 'signal', 'keepalive', 'duplex'],
+  ['blob', 'bytes', 'clone', 'formData'],
+)
 Object.setPrototypeOf(EventRequest.prototype, Request.prototype)
 
 /**
@@ -131,28 +146,8 @@ class EventAnswer {
   }
 }
 
-for (const name of ['status', 'headers', 'ok', 'statusText', 'type', 'url', 'redirected']) {
-  Object.defineProperty(EventAnswer.prototype, name, {
-    get(this: EventAnswer) {
-      return (this[SHELL]() as unknown as Record<string, unknown>)[name]
-    },
-  })
-}
-for (const name of ['body', 'bodyUsed']) {
-  Object.defineProperty(EventAnswer.prototype, name, {
-    get(this: EventAnswer) {
-      return (this[REAL]() as unknown as Record<string, unknown>)[name]
-    },
-  })
-}
-for (const name of ['arrayBuffer', 'blob', 'bytes', 'clone', 'formData', 'json', 'text']) {
-  Object.defineProperty(EventAnswer.prototype, name, {
-    value(this: EventAnswer) {
-      const real = this[REAL]() as unknown as Record<string, () => unknown>
-      return (real[name] as () => unknown).call(real)
-    },
-  })
-}
+forward(EventAnswer.prototype, SHELL, ['status', 'headers', 'ok', 'statusText', 'type', 'url', 'redirected'])
+forward(EventAnswer.prototype, REAL, ['body', 'bodyUsed'], ['arrayBuffer', 'blob', 'bytes', 'clone', 'formData', 'json', 'text'])
 Object.setPrototypeOf(EventAnswer.prototype, Response.prototype)
 
 /**
@@ -206,19 +201,7 @@ class EventHeaders {
   }
 }
 
-for (const name of ['append', 'delete', 'set', 'getSetCookie', 'keys', 'values', 'entries', 'forEach']) {
-  Object.defineProperty(EventHeaders.prototype, name, {
-    value(this: EventHeaders, ...args: unknown[]) {
-      const real = this[REAL]() as unknown as Record<string, (...args: unknown[]) => unknown>
-      return (real[name] as (...args: unknown[]) => unknown).apply(real, args)
-    },
-  })
-}
-Object.defineProperty(EventHeaders.prototype, Symbol.iterator, {
-  value(this: EventHeaders) {
-    return this[REAL]().entries()
-  },
-})
+forward(EventHeaders.prototype, REAL, [], ['append', 'delete', 'set', 'getSetCookie', 'keys', 'values', 'entries', 'forEach', Symbol.iterator])
 // Node's inspector (console.log) reads a Headers' private state: it is shown the real one.
 Object.defineProperty(EventHeaders.prototype, Symbol.for('nodejs.util.inspect.custom'), {
   value(this: EventHeaders, _depth: number, options: unknown, inspect: (value: unknown, options: unknown) => string) {
