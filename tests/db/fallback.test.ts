@@ -174,7 +174,10 @@ describe('reads while the database is unavailable', () => {
     assert.equal(list.status, 200)
     assert.equal((await meEvent(asAlice)).status, 200)
     assert.equal((await meEvent(asBob)).status, 200)
-    assert.equal((await listEvent(asOther)).status, 200)
+    // The last good list for a super_admin's rights: what is kept (other test files may add
+    // users to the same database between two fresh reads).
+    const lastList = await listEvent(asOther)
+    assert.equal(lastList.status, 200)
 
     const logs = captureLogs()
     try {
@@ -182,7 +185,7 @@ describe('reads while the database is unavailable', () => {
         // A super_admin gets the list stale; so does another super_admin (the same rights).
         const stale = await listEvent(asAdmin)
         assert.equal(stale.status, 200)
-        assert.equal(stale.body, list.body)
+        assert.equal(stale.body, lastList.body)
         assert.match(stale.headers['cache-status'] ?? '', /^users-api; hit; ttl=-?\d+$/)
         assert.equal((await listEvent(asOther)).status, 200)
         // A user gets their own record stale, and never another's.
