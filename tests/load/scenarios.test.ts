@@ -6,8 +6,8 @@
 // These load the whole machine on purpose (50 instance processes at once), so `npm test` runs
 // this folder after the other tests, alone.
 import assert from 'node:assert/strict'
-import { execFileSync, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import type { ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { chromium } from 'playwright-core'
@@ -181,6 +181,24 @@ describe('npm run load, against the local Lambda emulator', () => {
   })
 })
 
+/**
+ * The live processes that the emulator in process `pid` started: each instance's environment
+ * names its emulator (EMULATOR_PID), so other emulators on the machine are not counted.
+ */
+function instancesOf(pid: number): number[] {
+  const mark = `\0EMULATOR_PID=${pid}\0`
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((name) => {
+      try {
+        return `\0${readFileSync(`/proc/${name}/environ`, 'latin1')}`.includes(mark)
+      } catch {
+        return false // gone, or not ours to read
+      }
+    })
+    .map(Number)
+}
+
 describe('npm run load, stopped with Ctrl-C', () => {
   it('stops the load, writes the report of what ran, and leaves no instance behind', async () => {
     const dir = join(out, 'interrupted')
@@ -198,13 +216,14 @@ describe('npm run load, stopped with Ctrl-C', () => {
         }
       })
     })
+    assert.ok(instancesOf(child.pid as number).length > 0, 'its instances are found while it runs')
     child.kill('SIGINT')
     const code = await exited
     assert.match(stdout, /stopping: the report covers what ran/)
     assert.equal(code, 0, stdout)
     const { report } = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as Written
     assert.ok(report.requests > 0 && report.seconds < 50, `${report.requests} requests in ${report.seconds} s`)
-    assert.deepEqual(execFileSync('ps', ['-eo', 'args']).toString().split('\n').filter((line) => line.includes('emulator/runtime.mjs')), [])
+    assert.deepEqual(instancesOf(child.pid as number), [], 'no instance of its emulator is left')
   })
 })
 

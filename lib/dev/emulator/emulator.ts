@@ -122,7 +122,14 @@ class LambdaFunction {
     const spawnedAt = performance.now()
     const child = fork(RUNTIME, [this.#spec.bundle, this.#spec.routeKey.replace(/[^\w-]+/g, '_'), String(this.memoryMb)], {
       // What Lambda sets in every function's environment: a function starts its lifespans in init.
-      env: { ...this.#options.env, AWS_LAMBDA_FUNCTION_NAME: this.#spec.routeKey.replace(/[^\w-]+/g, '_'), AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(this.memoryMb) },
+      // EMULATOR_PID names the emulator an instance belongs to, so that a tool (or a test) finds
+      // its own instances among other emulators' on the machine, even after it has exited.
+      env: {
+        ...this.#options.env,
+        AWS_LAMBDA_FUNCTION_NAME: this.#spec.routeKey.replace(/[^\w-]+/g, '_'),
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(this.memoryMb),
+        EMULATOR_PID: String(process.pid),
+      },
       // Plain node, as Lambda runs it: not this process's flags (tsx's loader, under npm run).
       execArgv: [],
       // A process group of its own: a Ctrl-C on the terminal is the emulator's to act on
