@@ -42,6 +42,12 @@ export interface Validation {
   readonly bytes?: { readonly types: readonly string[]; readonly maxBytes: number }
   /** Largest JSON or form body accepted (1 MiB unless said). */
   readonly maxBytes?: number
+  /**
+   * Text with a NUL character, which PostgreSQL cannot store, is refused with a 422 unless this
+   * is set; a route that sets it must keep such text from the database itself (sign-in: no
+   * such user).
+   */
+  readonly allowNul?: boolean
 }
 
 /** What the middleware of a route declare, read by the app and the OpenAPI document. */

@@ -77,11 +77,30 @@ function bodySpecOf(validation: Validation): BodySpec | undefined {
 /** A schema's issues where they arose, or a problem already worded. */
 type Failure = readonly [Location, readonly v.BaseIssue<unknown>[]] | ValidationProblem
 
-function check(location: Location, schema: Schema, input: unknown, failures: Failure[]): unknown {
+function check(location: Location, schema: Schema, input: unknown, failures: Failure[], allowNul = false): unknown {
   const result = v.safeParse(schema, input)
-  if (result.success) return result.output
-  failures.push([location, result.issues])
-  return undefined
+  if (!result.success) {
+    failures.push([location, result.issues])
+    return undefined
+  }
+  if (!allowNul) findNul(result.output, [location], failures)
+  return result.output
+}
+
+const NUL_PROBLEM = { msg: 'Value error, text must not contain NUL (\\u0000) characters', type: 'value_error' } as const
+
+/**
+ * Every place in a validated value where text holds a NUL: PostgreSQL refuses to store it
+ * (SQLSTATE 22021), so it is a 422 here rather than a 500 there, whichever field it is in.
+ */
+function findNul(value: unknown, loc: (string | number)[], failures: Failure[]): void {
+  if (typeof value === 'string') {
+    if (value.includes('\0')) failures.push({ loc, ...NUL_PROBLEM })
+  } else if (Array.isArray(value)) {
+    value.forEach((item, index) => findNul(item, [...loc, index], failures))
+  } else if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
+    for (const [key, item] of Object.entries(value)) findNul(item, [...loc, key], failures)
+  }
 }
 
 /** FastAPI's 422 for what failed; its wording (problems.ts) loads with the first request that needs it. */
@@ -118,13 +137,14 @@ export function validate<const V extends Validation>(validation: V): MiddlewareH
       const read = body === undefined ? undefined : await readBody(bodySource(c), body)
       const failures: Failure[] = []
       const valid: [string, unknown][] = []
-      if (validation.param) valid.push(['param', check('path', validation.param, c.req.param(), failures)])
-      if (validation.query) valid.push(['query', check('query', validation.query, queryFromUrl(c.req.url), failures)])
-      if (validation.header) valid.push(['header', check('header', validation.header, headersOf(c, headerNames), failures)])
+      const { allowNul } = validation
+      if (validation.param) valid.push(['param', check('path', validation.param, c.req.param(), failures, allowNul)])
+      if (validation.query) valid.push(['query', check('query', validation.query, queryFromUrl(c.req.url), failures, allowNul)])
+      if (validation.header) valid.push(['header', check('header', validation.header, headersOf(c, headerNames), failures, allowNul)])
       if (body !== undefined && body.kind === 'bytes') c.set('rawBody' as never, read as never)
       else if (body !== undefined) {
         if (read === undefined && !v.safeParse(body.schema, undefined).success) failures.push({ loc: ['body'], msg: 'Field required', type: 'missing' })
-        else valid.push([body.kind, check('body', body.schema, read, failures)])
+        else valid.push([body.kind, check('body', body.schema, read, failures, allowNul)])
       }
       if (failures.length > 0) throw await validationError(failures)
       for (const [target, value] of valid) c.req.addValidatedData(target as never, value as never)

@@ -10,6 +10,8 @@ export async function findUserById(db: Session, id: number): Promise<UserRecord 
 
 /** What a login needs of a user: the hash to check and whether they may sign in. */
 export async function findLogin(db: Session, username: string): Promise<{ id: number; passwordHash: string; isActive: boolean } | undefined> {
+  // No stored username holds a NUL, and PostgreSQL would refuse the text (22021).
+  if (username.includes('\0')) return undefined
   const { rows } = await db.read<{ id: string; password_hash: string; is_active: boolean }>(
     'SELECT id, password_hash, is_active FROM users WHERE username = $1',
     [username],

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { uniqueName } from '../support/database.ts'
-import type { Answer, Call } from '../support/gateway.ts'
+import type { Answer, Call, CallOptions } from '../support/gateway.ts'
+import { NUL_CASES } from './nul-cases.ts'
 
 export interface ContractTarget {
   readonly call: Call
@@ -398,6 +399,36 @@ export function usersContract(name: string, start: () => Promise<ContractTarget>
         const answer = await call('GET', `/users/${user.id}/avatar`, { headers: auth })
         assert.equal(answer.status, 404)
         assert.deepEqual(answer.json(), { detail: 'Avatar not found' })
+      })
+    })
+
+    describe('text PostgreSQL cannot store (a NUL character)', () => {
+      it('is refused in every text field of every route, at its place (sign-in: 401), never a 500', async () => {
+        const { user } = await newUser()
+        const nul = 'a\u0000b'
+        // Requests that would succeed but for the one field given a NUL.
+        const fields: Record<string, Record<string, string>> = {
+          'POST /auth/token': { username: user.username, password },
+          'POST /users': { username: uniqueName('nul').replace(/_/g, '.'), email: 'nul.sweep@example.com', password, full_name: 'Nul Sweep', role: 'user' },
+          'PATCH /users/{id}': { email: 'nul.patch@example.com', full_name: 'Nul Patch', password, role: 'user' },
+        }
+        for (const { route, location, field, status } of NUL_CASES) {
+          const [method, template] = route.split(' ') as [string, string]
+          const path = template.replace('{id}', location === 'path' ? encodeURIComponent(nul) : String(user.id))
+          const given = { ...fields[route], [field]: nul }
+          let options: CallOptions = { headers: asAdmin }
+          if (route === 'POST /auth/token') options = { headers: FORM, body: new URLSearchParams(given).toString() }
+          else if (location === 'query') options = { headers: asAdmin, query: { [field]: nul } }
+          else if (route === 'PUT /users/{id}/avatar') options = { headers: { ...asAdmin, 'content-type': 'image/png' }, body: PNG }
+          else if (method === 'POST' || method === 'PATCH') options = { headers: { ...asAdmin, ...JSON_BODY }, body: JSON.stringify(given) }
+          const answer = await call(method, path, options)
+          const what = `${route}, ${location} ${field}`
+          assert.equal(answer.status, status, `${what}: ${answer.text}`)
+          if (status === 422) assert.ok(problems(answer).some(([loc]) => JSON.stringify(loc) === JSON.stringify([location, field])), `${what}: ${answer.text}`)
+        }
+        // Nothing was changed by the refused writes.
+        const after = (await call('GET', `/users/${user.id}`, { headers: asAdmin })).json() as UserBody
+        assert.deepEqual([after.email, after.full_name, after.updated_at], [user.email, user.full_name, null])
       })
     })
 

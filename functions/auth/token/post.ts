@@ -21,7 +21,8 @@ export const route = new Hono<AppEnv>().post(
     tags: ['auth'],
     responses: { 401: { description: 'Incorrect username or password', schema: Detail }, 503: UNAVAILABLE },
   }),
-  validate({ form: v.object({ username: v.string(), password: v.string() }) }),
+  // Any text signs in or not: a username with a NUL is no one's (findLogin), so 401, not 422.
+  validate({ form: v.object({ username: v.string(), password: v.string() }), allowNul: true }),
   needs({ db: dbConn, settings: authSettings }),
   responds(Token),
   async (c) => {
