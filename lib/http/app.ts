@@ -19,6 +19,7 @@ import type { AppEnv, LambdaBindings } from './env.ts'
 import { methodNotAllowed, notFound, toReply } from './errors.ts'
 import { LifespanRunner, type Lifespan } from './lifespan.ts'
 import { emfFields, newMetrics, type RequestMetrics } from './metrics.ts'
+import { isEventRequest } from './lambda-event.ts'
 import { jsonReply, toWebResponse, type Reply } from './reply.ts'
 import { describeRoutes, pathPattern, type RouteInfo } from './routes-info.ts'
 import { StaleCache } from './stale-cache.ts'
@@ -235,6 +236,20 @@ export function logRequest(line: RequestLine): void {
   )
 }
 
+/**
+ * What every answer says for its safety: its type is not to be sniffed (an avatar uploaded as
+ * image/png is never run as HTML), and, unless the route chose otherwise, that no browser or
+ * shared cache may store it (tokens and user data; the stale answers this app serves are its
+ * own, kept per caller's rights).
+ */
+const SAFETY_HEADERS = { 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' } as const
+
+/** The safety headers put on an answer already written as plain headers (lower-case names). */
+export function withSafetyHeaders(headers: Record<string, string | number | boolean>): void {
+  headers['x-content-type-options'] = SAFETY_HEADERS['x-content-type-options']
+  headers['cache-control'] ??= SAFETY_HEADERS['cache-control']
+}
+
 /** Sets a header on an answer already made; a `Response` with immutable headers is remade. */
 function setAnswerHeader(c: Context, name: string, value: string, append = false): void {
   try {
@@ -294,6 +309,12 @@ export function createApp(options: AppOptions): App {
       if (options.lifespansPerRequest) scope.waitUntil(runner.shutdown())
     }
     setAnswerHeader(c, 'x-request-id', requestId)
+    // An event's answer gets them from the Lambda adapter, in its plain result object
+    // (lambda.ts): undici's Headers cost more on that path than the rest of a small request.
+    if (!isEventRequest(c.req.raw)) {
+      setAnswerHeader(c, 'x-content-type-options', SAFETY_HEADERS['x-content-type-options'])
+      if (!c.res.headers.has('cache-control')) setAnswerHeader(c, 'cache-control', SAFETY_HEADERS['cache-control'])
+    }
     // The instance's first request says so, with its init where known, so that a load test
     // against a deployed URL can count cold starts and time them.
     if (cold) {
@@ -350,7 +371,7 @@ export function createApp(options: AppOptions): App {
       const startedAt = performance.now()
       const cold = instance.served++ === 0
       const requestId = gatewayRequestId ?? crypto.randomUUID()
-      const reply = jsonReply({ detail: 'There was an error parsing the request' }, 400, { 'x-request-id': requestId })
+      const reply = jsonReply({ detail: 'There was an error parsing the request' }, 400, { 'x-request-id': requestId, ...SAFETY_HEADERS })
       logRequest({ requestId, awsRequestId: undefined, method, route: null, path, status: 400, durationMs: Math.round((performance.now() - startedAt) * 100) / 100, cold, metrics: newMetrics() })
       return reply
     },

@@ -167,6 +167,8 @@ describe('Lambda events as AWS sends them, through the built bundle', () => {
       assert.equal(result.statusCode, 400)
       assert.deepEqual(JSON.parse(result.body ?? ''), { detail: 'There was an error parsing the request' })
       assert.ok(result.headers?.['x-request-id'])
+      assert.equal(result.headers?.['x-content-type-options'], 'nosniff')
+      assert.equal(result.headers?.['cache-control'], 'no-store')
     }
     assert.equal(results[0]?.headers?.['x-request-id'], 'broken-1')
     const logged = lines.map((line) => JSON.parse(line) as { message: string; status: number; request_id: string })

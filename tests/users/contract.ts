@@ -402,6 +402,32 @@ export function usersContract(name: string, start: () => Promise<ContractTarget>
       })
     })
 
+    describe('safety headers', () => {
+      it('every answer says nosniff, and that no browser or shared cache may store it', async () => {
+        const { user, auth } = await newUser()
+        // An avatar of HTML bytes, sent as image/png: served as image/png, never sniffed as HTML.
+        assert.equal((await call('PUT', `/users/${user.id}/avatar`, { headers: { ...auth, 'content-type': 'image/png' }, body: '<script>alert(1)</script>' })).status, 204)
+        const answers: [string, Answer][] = [
+          ['token', await call('POST', '/auth/token', { headers: FORM, body: new URLSearchParams({ username: user.username, password }).toString() })],
+          ['wrong password', await call('POST', '/auth/token', { headers: FORM, body: new URLSearchParams({ username: user.username, password: 'not it' }).toString() })],
+          ['me', await call('GET', '/users/me', { headers: auth })],
+          ['list', await call('GET', '/users', { headers: asAdmin })],
+          ['a user', await call('GET', `/users/${user.id}`, { headers: asAdmin })],
+          ['avatar', await call('GET', `/users/${user.id}/avatar`, { headers: auth })],
+          ['no token', await call('GET', '/users/me')],
+          ['422', await call('GET', '/users', { headers: asAdmin, query: { page: '0' } })],
+          ['404', await call('GET', '/nowhere')],
+          ['405', await call('POST', '/users/me')],
+          ['health', await call('GET', '/health')],
+        ]
+        for (const [what, answer] of answers) {
+          assert.equal(answer.headers['x-content-type-options'], 'nosniff', what)
+          assert.equal(answer.headers['cache-control'], 'no-store', what)
+        }
+        assert.equal(answers[5]?.[1].headers['content-type'], 'image/png')
+      })
+    })
+
     describe('text PostgreSQL cannot store (a NUL character)', () => {
       it('is refused in every text field of every route, at its place (sign-in: 401), never a 500', async () => {
         const { user } = await newUser()
