@@ -7,6 +7,7 @@ import type { AppEnv } from '../../lib/http/env.ts'
 import { lambdaFunction } from '../../lib/http/lambda.ts'
 import { intParam } from '../../lib/http/params.ts'
 import { describe, needs, responds, staleFallback, validate } from '../../lib/http/route.ts'
+import { maxChars } from '../../lib/http/text-length.ts'
 import { FORBIDDEN, UNAUTHORIZED, UNAVAILABLE } from '../../lib/users/http.ts'
 import { listUsers } from '../../lib/users/repository.ts'
 import { User } from '../../lib/users/schema.ts'
@@ -25,7 +26,7 @@ export const route = new Hono<AppEnv>().get(
     query: v.object({
       page: v.optional(intParam({ min: 1, max: 2_147_483_647 }), '1'),
       results_per_page: v.optional(intParam({ min: 1, max: 100 }), '13'),
-      search: v.optional(v.pipe(v.string(), v.maxLength(254)), ''),
+      search: v.optional(v.pipe(v.string(), maxChars(254)), ''),
     }),
   }),
   staleFallback(superAdminAuthority),

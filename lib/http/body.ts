@@ -27,6 +27,12 @@ function mediaType(contentType: string | null): string {
   return (contentType ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? ''
 }
 
+/** `type/subtype`, each an RFC 9110 token: what a Content-Type must start with. */
+const MEDIA_TYPE = /^[!#$%&'*+.^_`|~0-9a-z-]+\/[!#$%&'*+.^_`|~0-9a-z-]+$/
+
+/** Starlette's limits on a multipart body, with its answers. */
+const MAX_PARTS = 1000
+
 function isJson(type: string): boolean {
   return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'))
 }
@@ -94,9 +100,15 @@ async function parseForm(bytes: Uint8Array<ArrayBuffer>, contentType: string, ty
     throw unreadableBody()
   }
   const fields: Record<string, unknown> = {}
+  let files = 0
+  let plain = 0
   form.forEach((value, key) => {
+    if (typeof value === 'string') plain++
+    else files++
     fields[key] = value
   })
+  if (plain > MAX_PARTS) throw new HttpError(400, `Too many fields. Maximum number of fields is ${MAX_PARTS}.`)
+  if (files > MAX_PARTS) throw new HttpError(400, `Too many files. Maximum number of files is ${MAX_PARTS}.`)
   return fields
 }
 
@@ -104,6 +116,8 @@ async function parseForm(bytes: Uint8Array<ArrayBuffer>, contentType: string, ty
 export async function readBody(source: BodySource, spec: BodySpec): Promise<unknown> {
   const contentType = source.contentType ?? ''
   const type = mediaType(contentType)
+  // A Content-Type that names no media type (`;;;`) is refused, not read as an absent one.
+  if (contentType.trim() !== '' && !MEDIA_TYPE.test(type)) throw unsupported(spec.kind === 'bytes' ? spec.types : spec.kind === 'json' ? ['application/json'] : FORM_TYPES)
   if (spec.kind === 'bytes') {
     if (!spec.types.includes(type)) throw unsupported(spec.types)
     return { bytes: await readBytes(source, spec.maxBytes), contentType: type } satisfies RawBody

@@ -74,6 +74,8 @@ function bodySpecOf(validation: Validation): BodySpec | undefined {
   return undefined
 }
 
+const OBJECT_TYPES = new Set(['object', 'loose_object', 'strict_object', 'object_with_rest'])
+
 /** A schema's issues where they arose, or a problem already worded. */
 type Failure = readonly [Location, readonly v.BaseIssue<unknown>[]] | ValidationProblem
 
@@ -144,6 +146,8 @@ export function validate<const V extends Validation>(validation: V): MiddlewareH
       if (body !== undefined && body.kind === 'bytes') c.set('rawBody' as never, read as never)
       else if (body !== undefined) {
         if (read === undefined && !v.safeParse(body.schema, undefined).success) failures.push({ loc: ['body'], msg: 'Field required', type: 'missing' })
+        // valibot's object takes an array; pydantic's model does not.
+        else if (Array.isArray(read) && OBJECT_TYPES.has(body.schema.type)) failures.push({ loc: ['body'], msg: 'Input should be a valid dictionary or object to extract fields from', type: 'model_attributes_type' })
         else valid.push([body.kind, check('body', body.schema, read, failures, allowNul)])
       }
       if (failures.length > 0) throw await validationError(failures)

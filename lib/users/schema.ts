@@ -7,6 +7,7 @@
 import * as v from 'valibot'
 import { BigIntId } from '../db/columns.ts'
 import { JsonId, Timestamp } from '../http/json-fields.ts'
+import { maxChars, minChars } from '../http/text-length.ts'
 
 export const ROLES = ['user', 'admin', 'super_admin'] as const
 export const Role = v.picklist(ROLES)
@@ -39,11 +40,11 @@ export const User = v.object({
   updated_at: v.nullable(Timestamp),
 })
 
-/** Field rules of `../shared/API.md`, as pydantic would check them. */
-export const Username = v.pipe(v.string(), v.minLength(3), v.maxLength(32), v.regex(/^[a-z0-9_.-]+$/))
-export const Email = v.pipe(v.string(), v.maxLength(254), v.email())
-export const Password = v.pipe(v.string(), v.minLength(8), v.maxLength(128))
-export const FullName = v.pipe(v.string(), v.maxLength(100))
+/** Field rules of `../shared/API.md`, as pydantic would check them (lengths in characters, not UTF-16 units). */
+export const Username = v.pipe(v.string(), minChars(3), maxChars(32), v.regex(/^[a-z0-9_.-]+$/))
+export const Email = v.pipe(v.string(), maxChars(254), v.email())
+export const Password = v.pipe(v.string(), minChars(8), maxChars(128))
+export const FullName = v.pipe(v.string(), maxChars(100))
 
 /** `POST /users`: unknown fields are ignored (valibot's object drops them). */
 export const NewUser = v.object({

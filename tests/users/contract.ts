@@ -402,6 +402,49 @@ export function usersContract(name: string, start: () => Promise<ContractTarget>
       })
     })
 
+    describe('bodies as pydantic and Starlette read them', () => {
+      it('counts lengths in characters (code points), not UTF-16 units', async () => {
+        const emoji = '\u{1F600}' // one character, two UTF-16 units
+        const { user } = await newUser({ full_name: emoji.repeat(100) })
+        assert.equal([...(user.full_name ?? '')].length, 100)
+        const long = await call('PATCH', `/users/${user.id}`, { headers: { ...asAdmin, ...JSON_BODY }, body: JSON.stringify({ full_name: emoji.repeat(101) }) })
+        assert.equal(long.status, 422)
+        assert.deepEqual(problems(long), [[['body', 'full_name'], 'string_too_long']])
+        assert.match(long.text, /String should have at most 100 characters/)
+        const short = await call('PATCH', `/users/${user.id}`, { headers: { ...asAdmin, ...JSON_BODY }, body: JSON.stringify({ password: emoji.repeat(4) }) })
+        assert.deepEqual(problems(short), [[['body', 'password'], 'string_too_short']])
+      })
+
+      it('422 model_attributes_type for a JSON array where an object is expected, and nothing changes', async () => {
+        const { user } = await newUser()
+        const answer = await call('PATCH', `/users/${user.id}`, { headers: { ...asAdmin, ...JSON_BODY }, body: '[]' })
+        assert.equal(answer.status, 422)
+        assert.deepEqual(problems(answer), [[['body'], 'model_attributes_type']])
+        assert.equal(((await call('GET', `/users/${user.id}`, { headers: asAdmin })).json() as UserBody).updated_at, null)
+      })
+
+      it('415 for a Content-Type that names no media type', async () => {
+        for (const type of [';;;', 'json', '/json']) {
+          const answer = await call('POST', '/users', { headers: { ...asAdmin, 'content-type': type }, body: JSON.stringify({ username: 'x', email: 'x@example.com', password }) })
+          assert.equal(answer.status, 415, type)
+        }
+        const form = await call('POST', '/auth/token', { headers: { 'content-type': ';' }, body: 'username=a&password=b' })
+        assert.equal(form.status, 415)
+      })
+
+      it('400 for a multipart body of more than 1,000 fields, as Starlette answers', async () => {
+        const boundary = 'many-fields'
+        const part = (name: string, value: string) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`
+        const fields = Array.from({ length: 1001 }, (_, i) => part(`f${i}`, 'x')).join('')
+        const many = await call('POST', '/auth/token', { headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, body: `${part('username', 'a')}${part('password', 'b')}${fields}--${boundary}--\r\n` })
+        assert.equal(many.status, 400)
+        assert.deepEqual(many.json(), { detail: 'Too many fields. Maximum number of fields is 1000.' })
+        const enough = Array.from({ length: 998 }, (_, i) => part(`f${i}`, 'x')).join('')
+        const fine = await call('POST', '/auth/token', { headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, body: `${part('username', 'nobody')}${part('password', 'b')}${enough}--${boundary}--\r\n` })
+        assert.equal(fine.status, 401, '1,000 fields are read')
+      })
+    })
+
     describe('safety headers', () => {
       it('every answer says nosniff, and that no browser or shared cache may store it', async () => {
         const { user, auth } = await newUser()
