@@ -1,28 +1,32 @@
 /**
  * What the users routes (functions/users/, functions/auth/) share: the documented error
- * answers, and the 409 for a username or email another user has.
+ * answers, and the 409s (a username or email another user has, the last super_admin).
  */
 import * as v from 'valibot'
 import { HttpError } from '../http/errors.ts'
 import type { ResponseDoc } from '../http/declarations.ts'
-import { DuplicateUser } from './repository.ts'
+import { DuplicateUser, LastSuperAdmin } from './repository.ts'
 
 export const Detail = v.object({ detail: v.string() })
 
 export const UNAUTHORIZED: ResponseDoc = { description: 'No token, or a token that is bad, expired, or of a user who is gone or inactive', schema: Detail }
 export const FORBIDDEN: ResponseDoc = { description: 'The caller’s role may not do this', schema: Detail }
 export const NOT_FOUND: ResponseDoc = { description: 'No user has this id', schema: Detail }
-export const CONFLICT: ResponseDoc = { description: 'The username or the email is taken', schema: Detail }
+export const CONFLICT: ResponseDoc = { description: 'The username or the email is taken, or the change would leave no active super_admin', schema: Detail }
 export const UNAVAILABLE: ResponseDoc = { description: 'The database did not answer and no earlier answer is held (Retry-After says when to try again)' }
 
 export const userNotFound = () => new HttpError(404, 'User not found')
 
-/** 409 for a username or email that another user has; anything else as it was. */
+/**
+ * 409 for a username or email that another user has, or for a change that would leave no
+ * active super_admin; anything else as it was.
+ */
 export async function unique<T>(write: Promise<T>): Promise<T> {
   try {
     return await write
   } catch (error) {
     if (error instanceof DuplicateUser) throw new HttpError(409, error.field === 'email' ? 'Email already registered' : 'Username already taken')
+    if (error instanceof LastSuperAdmin) throw new HttpError(409, 'The last active super_admin cannot be deleted, deactivated or demoted')
     throw error
   }
 }

@@ -96,6 +96,27 @@ export async function insertUser(db: Session, user: NewUserRecord): Promise<User
   return userFromRow(rows[0])
 }
 
+/** The change would leave no active super_admin: no one could administer the service. */
+export class LastSuperAdmin extends Error {
+  override name = 'LastSuperAdmin'
+}
+
+/**
+ * The condition on row $1 of a change that takes super_admin rights away: it holds none, or
+ * another active super_admin remains. The active super_admins' rows are locked from the
+ * lowest id up, so that two such changes at once run one after the other, the second seeing
+ * the first's result (READ COMMITTED re-reads a row it waited for), and cannot deadlock.
+ */
+const ANOTHER_SUPER_ADMIN_REMAINS = `(NOT (role = 'super_admin' AND is_active) OR EXISTS (
+  SELECT 1 FROM (SELECT id FROM users WHERE role = 'super_admin' AND is_active ORDER BY id FOR UPDATE) admins WHERE admins.id <> $1))`
+
+/** After a guarded change touched no row: LastSuperAdmin if the user is there, else undefined. */
+async function refusedOrMissing(db: Session, id: number): Promise<undefined> {
+  const { rowCount } = await db.read('SELECT 1 FROM users WHERE id = $1', [id])
+  if (rowCount > 0) throw new LastSuperAdmin('the last active super_admin cannot be deleted, deactivated or demoted')
+  return undefined
+}
+
 export interface UserUpdate {
   readonly email?: string
   readonly fullName?: string | null
@@ -104,8 +125,13 @@ export interface UserUpdate {
   readonly isActive?: boolean
 }
 
-/** Applies the changes given (and sets `updated_at`); undefined when there is no such user. */
+/**
+ * Applies the changes given (and sets `updated_at`); undefined when there is no such user.
+ * Throws LastSuperAdmin, changing nothing, for a demotion or deactivation of the last active
+ * super_admin.
+ */
 export async function updateUser(db: Session, id: number, update: UserUpdate): Promise<UserRecord | undefined> {
+  const takesRights = (update.role !== undefined && update.role !== 'super_admin') || update.isActive === false
   const columns: [string, unknown][] = [
     ['email', update.email],
     ['full_name', update.fullName],
@@ -116,17 +142,21 @@ export async function updateUser(db: Session, id: number, update: UserUpdate): P
   const set = columns.filter(([, value]) => value !== undefined)
   const assignments = set.map(([column], index) => `${column} = $${index + 2}`)
   const { rows } = await uniquely(
-    db.write(`UPDATE users SET ${[...assignments, 'updated_at = now()'].join(', ')} WHERE id = $1 RETURNING ${USER_COLUMNS}`, [
+    db.write(`UPDATE users SET ${[...assignments, 'updated_at = now()'].join(', ')} WHERE id = $1${takesRights ? ` AND ${ANOTHER_SUPER_ADMIN_REMAINS}` : ''} RETURNING ${USER_COLUMNS}`, [
       id,
       ...set.map(([, value]) => value),
     ]),
   )
-  return rows[0] === undefined ? undefined : userFromRow(rows[0])
+  if (rows[0] !== undefined) return userFromRow(rows[0])
+  return takesRights ? refusedOrMissing(db, id) : undefined
 }
 
+/** False when there is no such user; throws LastSuperAdmin, deleting nothing, for the last active super_admin. */
 export async function deleteUser(db: Session, id: number): Promise<boolean> {
-  const { rowCount } = await db.write('DELETE FROM users WHERE id = $1', [id])
-  return rowCount > 0
+  const { rowCount } = await db.write(`DELETE FROM users WHERE id = $1 AND ${ANOTHER_SUPER_ADMIN_REMAINS}`, [id])
+  if (rowCount > 0) return true
+  await refusedOrMissing(db, id)
+  return false
 }
 
 /** Stores (or replaces) a user's avatar; false when there is no such user. */

@@ -5,6 +5,7 @@
  */
 import { functionEnv as devFunctionEnv, openDevDatabase, type DevDatabase } from '../../lib/dev/database.ts'
 import { migrate } from '../../lib/db/migrate.ts'
+import pg from 'pg'
 import { createPool } from '../../lib/db/pool.ts'
 
 export const externalUrl: string | undefined = process.env.DATABASE_URL || undefined
@@ -23,6 +24,35 @@ export async function startTestDatabase(): Promise<DevDatabase> {
   return database
 }
 
+/**
+ * A database no other test file writes to, for tests about the whole table (the last
+ * super_admin): a throw-away PGlite, or a new database on DATABASE_URL's server, dropped again
+ * by close().
+ */
+export async function startOwnDatabase(): Promise<DevDatabase> {
+  if (externalUrl === undefined) return startTestDatabase()
+  const name = uniqueName('own').toLowerCase()
+  // Over TCP with node-postgres: the Neon driver reaches a server only through the proxy
+  // that openDevDatabase starts for the database it opens.
+  const server = new pg.Client({ connectionString: externalUrl })
+  await server.connect()
+  await server.query(`CREATE DATABASE ${name}`)
+  const url = new URL(externalUrl)
+  url.pathname = `/${name}`
+  const database = await openDevDatabase({ databaseUrl: url.toString(), dataDir: 'memory://', pglitePort: 0 })
+  await migrate({ url: database.url })
+  return {
+    url: database.url,
+    driver: database.driver,
+    embedded: false,
+    summary: database.summary,
+    async close() {
+      await database.close()
+      await server.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      await server.end()
+    },
+  }
+}
 
 /** A name no other test run has used, for rows that must not collide on a shared server. */
 export function uniqueName(prefix: string): string {

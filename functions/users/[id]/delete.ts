@@ -7,16 +7,16 @@ import type { AppEnv } from '../../../lib/http/env.ts'
 import { lambdaFunction } from '../../../lib/http/lambda.ts'
 import { intParam } from '../../../lib/http/params.ts'
 import { describe, needs, validate } from '../../../lib/http/route.ts'
-import { FORBIDDEN, NOT_FOUND, UNAUTHORIZED, UNAVAILABLE, userNotFound } from '../../../lib/users/http.ts'
+import { CONFLICT, FORBIDDEN, NOT_FOUND, UNAUTHORIZED, UNAVAILABLE, unique, userNotFound } from '../../../lib/users/http.ts'
 import { deleteUser } from '../../../lib/users/repository.ts'
 
 export const route = new Hono<AppEnv>().delete(
   '/users/:id',
-  describe({ summary: 'Delete a user', tags: ['users'], status: 204, responses: { 401: UNAUTHORIZED, 403: FORBIDDEN, 404: NOT_FOUND, 503: UNAVAILABLE } }),
+  describe({ summary: 'Delete a user', tags: ['users'], status: 204, responses: { 401: UNAUTHORIZED, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT, 503: UNAVAILABLE } }),
   needs({ db: dbConn, admin: superAdmin }),
   validate({ param: v.object({ id: intParam() }) }),
   async (c) => {
-    if (!(await deleteUser(c.var.db, c.req.valid('param').id))) throw userNotFound()
+    if (!(await unique(deleteUser(c.var.db, c.req.valid('param').id)))) throw userNotFound()
     return c.body(null, 204)
   },
 )
