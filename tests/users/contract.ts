@@ -7,14 +7,8 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { uniqueName } from '../support/database.ts'
 import type { Answer, Call, CallOptions } from '../support/gateway.ts'
+import type { ApiTarget } from '../support/targets.ts'
 import { NUL_CASES } from './nul-cases.ts'
-
-export interface ContractTarget {
-  readonly call: Call
-  /** A super_admin's username and password. */
-  readonly admin: { readonly username: string; readonly password: string }
-  close(): Promise<void>
-}
 
 interface UserBody {
   id: number
@@ -37,9 +31,9 @@ function problems(answer: Answer): [unknown[], string][] {
   return detail.map((problem) => [problem.loc, problem.type])
 }
 
-export function usersContract(name: string, start: () => Promise<ContractTarget>): void {
+export function usersContract(name: string, start: () => Promise<ApiTarget>): void {
   describe(`the users API ${name}`, () => {
-    let target: ContractTarget
+    let target: ApiTarget
     let call: Call
     let asAdmin: Record<string, string>
     const password = 'a good long password'

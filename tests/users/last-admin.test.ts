@@ -5,30 +5,18 @@
  * its own (a shared one holds other tests' super_admins).
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import type { DevDatabase } from '../../lib/dev/database.ts'
-import { createUser } from '../support/auth.ts'
-import { externalUrl, functionEnv, startOwnDatabase, uniqueName } from '../support/database.ts'
-import { startDev, stopDev } from '../support/dev-server.ts'
-import { httpCaller, startGateway, type Call } from '../support/gateway.ts'
-
-interface Target {
-  readonly call: Call
-  /** The one super_admin the database starts with. */
-  readonly admin: { readonly username: string; readonly password: string }
-  close(): Promise<void>
-}
+import { externalUrl, startOwnDatabase, uniqueName } from '../support/database.ts'
+import type { Call } from '../support/gateway.ts'
+import { devServerTarget, lambdaTarget, type ApiTarget } from '../support/targets.ts'
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' }
 const JSON_BODY = { 'content-type': 'application/json' }
 const LAST = { detail: 'The last active super_admin cannot be deleted, deactivated or demoted' }
 
-function lastSuperAdmin(name: string, start: () => Promise<Target>): void {
+function lastSuperAdmin(name: string, start: () => Promise<ApiTarget>): void {
   describe(`the last super_admin, ${name}`, () => {
-    let target: Target
+    let target: ApiTarget
     let call: Call
     /** The one super_admin the first test leaves. */
     let standing: { id: number; auth: Record<string, string> }
@@ -103,37 +91,9 @@ function lastSuperAdmin(name: string, start: () => Promise<Target>): void {
   })
 }
 
-lastSuperAdmin('through the Lambda handlers', async () => {
-  const database: DevDatabase = await startOwnDatabase()
-  const admin = await createUser(database.url, { prefix: 'root', role: 'super_admin' })
-  const gateway = await startGateway(functionEnv(database))
-  return {
-    call: gateway.call,
-    admin,
-    async close() {
-      await gateway.close()
-      await database.close()
-    },
-  }
-})
+lastSuperAdmin('through the Lambda handlers', async () => lambdaTarget(await startOwnDatabase()))
 
 lastSuperAdmin('over HTTP against the dev server', async () => {
-  const dataRoot = mkdtempSync(join(tmpdir(), 'last-admin-'))
   const database = externalUrl === undefined ? undefined : await startOwnDatabase()
-  const admin = { username: uniqueName('root').replace(/_/g, '.'), password: 'the root password' }
-  const running = await startDev({
-    DATABASE_URL: database?.url,
-    PGLITE_DATA_DIR: join(dataRoot, 'pglite'),
-    ADMIN_USERNAME: admin.username,
-    ADMIN_PASSWORD: admin.password,
-  })
-  return {
-    call: httpCaller(running.api),
-    admin,
-    async close() {
-      await stopDev(running)
-      await database?.close()
-      rmSync(dataRoot, { recursive: true, force: true })
-    },
-  }
+  return devServerTarget(database?.url, async () => database?.close())
 })
