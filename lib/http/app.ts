@@ -240,14 +240,12 @@ export function logRequest(line: RequestLine): void {
  * What every answer says for its safety: its type is not to be sniffed (an avatar uploaded as
  * image/png is never run as HTML), and, unless the route chose otherwise, that no browser or
  * shared cache may store it (tokens and user data; the stale answers this app serves are its
- * own, kept per caller's rights).
+ * own, kept per caller's rights). Given how to read and set the answer's headers: a
+ * `Response`'s, or the Lambda adapter's plain ones (lower-case names).
  */
-const SAFETY_HEADERS = { 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' } as const
-
-/** The safety headers put on an answer already written as plain headers (lower-case names). */
-export function withSafetyHeaders(headers: Record<string, string | number | boolean>): void {
-  headers['x-content-type-options'] = SAFETY_HEADERS['x-content-type-options']
-  headers['cache-control'] ??= SAFETY_HEADERS['cache-control']
+export function addSafetyHeaders(has: (name: string) => boolean, set: (name: string, value: string) => void): void {
+  set('x-content-type-options', 'nosniff')
+  if (!has('cache-control')) set('cache-control', 'no-store')
 }
 
 /** Sets a header on an answer already made; a `Response` with immutable headers is remade. */
@@ -311,10 +309,7 @@ export function createApp(options: AppOptions): App {
     setAnswerHeader(c, 'x-request-id', requestId)
     // An event's answer gets them from the Lambda adapter, in its plain result object
     // (lambda.ts): undici's Headers cost more on that path than the rest of a small request.
-    if (!isEventRequest(c.req.raw)) {
-      setAnswerHeader(c, 'x-content-type-options', SAFETY_HEADERS['x-content-type-options'])
-      if (!c.res.headers.has('cache-control')) setAnswerHeader(c, 'cache-control', SAFETY_HEADERS['cache-control'])
-    }
+    if (!isEventRequest(c.req.raw)) addSafetyHeaders((name) => c.res.headers.has(name), (name, value) => setAnswerHeader(c, name, value))
     // The instance's first request says so, with its init where known, so that a load test
     // against a deployed URL can count cold starts and time them.
     if (cold) {
@@ -371,7 +366,9 @@ export function createApp(options: AppOptions): App {
       const startedAt = performance.now()
       const cold = instance.served++ === 0
       const requestId = gatewayRequestId ?? crypto.randomUUID()
-      const reply = jsonReply({ detail: 'There was an error parsing the request' }, 400, { 'x-request-id': requestId, ...SAFETY_HEADERS })
+      const headers: Record<string, string> = { 'x-request-id': requestId }
+      addSafetyHeaders((name) => name in headers, (name, value) => (headers[name] = value))
+      const reply = jsonReply({ detail: 'There was an error parsing the request' }, 400, headers)
       logRequest({ requestId, awsRequestId: undefined, method, route: null, path, status: 400, durationMs: Math.round((performance.now() - startedAt) * 100) / 100, cold, metrics: newMetrics() })
       return reply
     },

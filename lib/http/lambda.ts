@@ -18,7 +18,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { ExecutionContext, Hono } from 'hono'
 import type { Env } from '../config.ts'
 import { log } from '../log.ts'
-import { createApp, withSafetyHeaders, type App, type AppEnv, type KnownRoute } from './app.ts'
+import { addSafetyHeaders, createApp, type App, type AppEnv, type KnownRoute } from './app.ts'
 import { isPayloadV2, requestOfEvent, resultOfResponse } from './lambda-event.ts'
 import { StaleCache } from './stale-cache.ts'
 
@@ -153,7 +153,8 @@ export async function lambdaFunction(routes: Hono<AppEnv> | readonly Hono<AppEnv
     const invocation = new InvocationContext()
     const response = await app.hono.fetch(request, { event: received, requestContext: readable.requestContext, lambdaContext: context }, invocation)
     const result = await resultOfResponse(response)
-    withSafetyHeaders(result.headers as Record<string, string>)
+    const headers = result.headers as Record<string, string>
+    addSafetyHeaders((name) => name in headers, (name, value) => (headers[name] = value))
     if (invocation.pending.length > 0) await invocation.settle()
     return result
   }

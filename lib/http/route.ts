@@ -85,34 +85,36 @@ function check(location: Location, schema: Schema, input: unknown, failures: Fai
     failures.push([location, result.issues])
     return undefined
   }
-  if (!allowNul && holdsNul(result.output)) findNul(result.output, [location], failures)
+  if (!allowNul) findNul(result.output, [location], failures)
   return result.output
-}
-
-/** Whether a validated value holds text with a NUL anywhere: a walk that allocates nothing. */
-function holdsNul(value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('\0')
-  if (typeof value !== 'object' || value === null) return false
-  if (Array.isArray(value)) return value.some(holdsNul)
-  if (Object.getPrototypeOf(value) !== Object.prototype) return false
-  for (const key in value) if (holdsNul((value as Record<string, unknown>)[key])) return true
-  return false
 }
 
 const NUL_PROBLEM = { msg: 'Value error, text must not contain NUL (\\u0000) characters', type: 'value_error' } as const
 
 /**
- * Every place in a validated value where text holds a NUL (once `holdsNul` found one):
- * PostgreSQL refuses to store it (SQLSTATE 22021), so it is a 422 here rather than a 500
- * there, whichever field it is in.
+ * Every place in a validated value where text holds a NUL: PostgreSQL refuses to store it
+ * (SQLSTATE 22021), so it is a 422 here rather than a 500 there, whichever field it is in.
+ * `loc` is the path so far, grown and shrunk in place: a value with no NUL, every request's,
+ * is walked without allocating.
  */
 function findNul(value: unknown, loc: (string | number)[], failures: Failure[]): void {
   if (typeof value === 'string') {
-    if (value.includes('\0')) failures.push({ loc, ...NUL_PROBLEM })
-  } else if (Array.isArray(value)) {
-    value.forEach((item, index) => findNul(item, [...loc, index], failures))
-  } else if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
-    for (const [key, item] of Object.entries(value)) findNul(item, [...loc, key], failures)
+    if (value.includes('\0')) failures.push({ loc: [...loc], ...NUL_PROBLEM })
+    return
+  }
+  if (typeof value !== 'object' || value === null) return
+  if (Array.isArray(value)) {
+    for (let index = 0; index < value.length; index++) {
+      loc.push(index)
+      findNul(value[index], loc, failures)
+      loc.pop()
+    }
+  } else if (Object.getPrototypeOf(value) === Object.prototype) {
+    for (const key in value) {
+      loc.push(key)
+      findNul((value as Record<string, unknown>)[key], loc, failures)
+      loc.pop()
+    }
   }
 }
 
