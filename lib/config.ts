@@ -273,9 +273,24 @@ export interface CacheConfig {
   /** The shared cache tier; undefined keeps the cache in the instance only. */
   readonly redisUrl: string | undefined
   readonly commandTimeoutMs: number
+  /**
+   * The database the kept values are of (host, port, database name; no credentials): two
+   * services, stages or test runs with one Redis keep apart what is kept of their own users.
+   */
+  readonly database: string
 }
 
 export function readCacheConfig(env: Env, resources: LinkedResources = Resource): CacheConfig {
-  const parsed = parse(CacheSchema, withLinked(env, resources))
-  return { redisUrl: parsed.REDIS_URL, commandTimeoutMs: parsed.REDIS_COMMAND_TIMEOUT_MS }
+  const linked = withLinked(env, resources)
+  const parsed = parse(CacheSchema, linked)
+  return { redisUrl: parsed.REDIS_URL, commandTimeoutMs: parsed.REDIS_COMMAND_TIMEOUT_MS, database: databaseOf(linked.DATABASE_URL) }
+}
+
+function databaseOf(url: string | undefined): string {
+  try {
+    const { hostname, port, pathname } = new URL(url ?? '')
+    return `${hostname}:${port}${pathname}`
+  } catch {
+    return ''
+  }
 }

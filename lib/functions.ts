@@ -14,6 +14,7 @@ import { pathToFileURL } from 'node:url'
 import type { Hono } from 'hono'
 import type { AppEnv } from './http/env.ts'
 import { describeRoutes, type RouteInfo } from './http/routes-info.ts'
+import { usesSharedCache } from './http/stale-cache.ts'
 import type { FunctionEntry } from './manifest.ts'
 
 export const FUNCTIONS_DIR = 'functions'
@@ -56,10 +57,10 @@ export function routeOfFile(entry: string): { entry: string; method: string; pat
   return { entry, method: file.toUpperCase(), path, order }
 }
 
-/** The secrets a route's code reads: its lifespans', and the shared cache's for a stale fallback. */
+/** The secrets a route's code reads: its lifespans', and the shared cache's where it uses it. */
 export function secretsOf(info: RouteInfo): string[] {
   const secrets = new Set([...info.lifespans].flatMap((item) => item.secrets))
-  if (info.fallback) secrets.add('RedisUrl')
+  if (usesSharedCache(info)) secrets.add('RedisUrl')
   return [...secrets].sort()
 }
 

@@ -4,22 +4,28 @@
  * database session; `superAdmin` needs that user to be a super_admin.
  *
  * While the database cannot answer, a caller is still identified: the token is verified as
- * always, and their user record comes from the last one read for them (kept in the stale
- * cache, in the instance and in Redis). Their rights are those of that record, so a stale
- * answer is served only to a caller with the same rights; a caller whose record is not held
- * gets 503, never someone else's data.
+ * always, and their rights come from the record last read for them (kept in the instance, and
+ * in Redis when it is configured). A stale answer is served only to a caller with the same
+ * rights; a caller whose rights are not known for sure gets 503, never someone else's data:
+ * - the record is trusted for CALLER_RECORD_TTL_MS after it was last read fresh, no longer;
+ * - a change that ends tokens (password, role, active state) or a deletion withdraws it, in
+ *   both tiers (`callerRecords`): a record older than the change is not used again, and a
+ *   token older than the change gets 401, as it would with the database up;
+ * - the token's version must be the record's: a newer token means the record is older than a
+ *   change this instance has not heard of.
  */
 import * as v from 'valibot'
 import { readAuthConfig, type AuthConfig } from '../config.ts'
 import { dbConn } from '../db/database.ts'
 import { DatabaseUnavailable } from '../db/resilience.ts'
-import { depends } from '../http/depends.ts'
+import { depends, type RequestScope } from '../http/depends.ts'
 import { HttpError } from '../http/errors.ts'
 import { lifespan } from '../http/lifespan.ts'
+import { sharedCache } from '../http/stale-cache.ts'
 import { log } from '../log.ts'
 import { findUserById } from '../users/repository.ts'
 import { Role, type UserRecord } from '../users/schema.ts'
-import { verifyToken } from './tokens.ts'
+import { verifyToken, type TokenSubject } from './tokens.ts'
 
 /** Reads the token settings once, when the instance starts: a missing JWT_SECRET fails startup. */
 export const auth = lifespan('auth', async function* ({ env }): AsyncGenerator<AuthConfig, void, undefined> {
@@ -45,10 +51,56 @@ export interface Caller {
   readonly outage: DatabaseUnavailable | undefined
 }
 
+/**
+ * How long a caller's record is trusted after it was last read fresh, for a stale answer. An
+ * instance hears of a change made elsewhere through Redis (`callerRecords`); without Redis,
+ * or if Redis could not be written when the change was made, this is how long rights that
+ * were taken away may still be used for a stale answer on another instance. A user who sends
+ * requests keeps their record fresh; one who has not been seen for this long gets 503 until
+ * the database is back.
+ */
+export const CALLER_RECORD_TTL_MS = 15 * 60_000
+
 /** What is kept of a caller for a later outage: enough to know their rights, nothing more. */
-const KeptCaller = v.object({ id: v.number(), role: Role })
+const KeptCaller = v.object({ id: v.number(), role: Role, version: v.number() })
 
 const callerKey = (id: number) => JSON.stringify(['caller', id])
+/** The lowest token version a kept record of the caller may have (`Infinity` once deleted). */
+const withdrawnKey = (id: number) => JSON.stringify(['caller-withdrawn', id])
+
+/**
+ * After a change that ends the user's tokens (the new `version`), or their deletion (no
+ * version): no record of them kept before it is used again, in this instance or, through
+ * Redis, in any other. The promise is Redis's write; it never rejects (a failure is logged,
+ * and CALLER_RECORD_TTL_MS bounds what it leaves).
+ */
+function withdrawCaller(scope: RequestScope, id: number, version = Infinity): Promise<void> {
+  // Outlives every record kept before it, whose expiry it may not precede.
+  return scope.keepLastGood(withdrawnKey(id), String(version), CALLER_RECORD_TTL_MS + 60_000)
+}
+
+/** What a route that changes a user's rights or deletes them uses to withdraw what was kept of them. */
+export const callerRecords = depends({ name: 'callerRecords', lifespans: [sharedCache] }, (_, scope) => ({
+  withdraw: (id: number, version?: number) => withdrawCaller(scope, id, version),
+}))
+
+/** The caller's rights from what is kept, while the database is unavailable (`outage`). */
+async function keptCaller(scope: RequestScope, subject: TokenSubject, outage: DatabaseUnavailable): Promise<Caller> {
+  // Both as newest in either tier: another instance may have renewed the record, or withdrawn it, since this one kept its own.
+  const newest = { newest: true }
+  const [kept, withdrawn] = await Promise.all([scope.findLastGood(callerKey(subject.id), newest), scope.findLastGood(withdrawnKey(subject.id), newest)])
+  const parsed = kept && v.safeParse(KeptCaller, parseJson(kept.value))
+  const record = parsed?.success ? parsed.output : undefined
+  // A withdrawal that cannot be read withdraws everything.
+  const floor = withdrawn === undefined ? 0 : Number(withdrawn.value)
+  const lowest = Number.isNaN(floor) ? Infinity : floor
+  // A token that a change has ended is refused, as it is with the database up.
+  if (subject.version < Math.max(lowest, record?.version ?? 0)) throw badCredentials()
+  // No record, one from before a change, or one older than the token: rights not known.
+  if (record === undefined || record.version < lowest || record.version !== subject.version) throw outage
+  log('warn', 'caller identified from cache', { request_id: scope.requestId, user_id: subject.id, age_s: kept?.ageSeconds })
+  return { id: subject.id, role: record.role, user: undefined, outage }
+}
 
 function parseJson(text: string): unknown {
   try {
@@ -69,22 +121,19 @@ export const bearerToken = depends({ name: 'bearerToken' }, (_, scope): string =
 export const currentUser = depends(
   { name: 'currentUser', dependencies: { token: bearerToken, db: dbConn }, lifespans: [auth] },
   async ({ token, db }, scope): Promise<Caller> => {
-    const id = await verifyToken(token, scope.state(auth).jwtSecret)
-    if (id === undefined) throw badCredentials()
+    const subject = await verifyToken(token, scope.state(auth).jwtSecret)
+    if (subject === undefined) throw badCredentials()
     let user: UserRecord | undefined
     try {
-      user = await findUserById(db, id)
+      user = await findUserById(db, subject.id)
     } catch (error) {
       if (!(error instanceof DatabaseUnavailable)) throw error
-      const kept = await scope.findLastGood(callerKey(id))
-      const parsed = kept && v.safeParse(KeptCaller, parseJson(kept.value))
-      if (!parsed?.success) throw error
-      log('warn', 'caller identified from cache', { request_id: scope.requestId, user_id: id, age_s: kept?.ageSeconds })
-      return { id, role: parsed.output.role, user: undefined, outage: error }
+      return keptCaller(scope, subject, error)
     }
-    // A deleted or deactivated user's token stops working at once.
-    if (user === undefined || !user.is_active) throw badCredentials()
-    scope.keepLastGood(callerKey(id), JSON.stringify({ id: user.id, role: user.role }))
+    // A deleted or deactivated user's token stops working at once, and so does one issued
+    // before a change of password, role or active state.
+    if (user === undefined || !user.is_active || user.token_version !== subject.version) throw badCredentials()
+    void scope.keepLastGood(callerKey(user.id), JSON.stringify({ id: user.id, role: user.role, version: user.token_version }), CALLER_RECORD_TTL_MS)
     return { id: user.id, role: user.role, user, outage: undefined }
   },
 )

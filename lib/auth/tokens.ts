@@ -2,8 +2,11 @@
  * Access tokens: JWTs (RFC 7519) signed with HMAC-SHA256 on Web Crypto, so the same code runs
  * on Lambda and on the edge. The algorithm is pinned when verifying: a token whose header
  * names another algorithm, `none` included, is refused before its signature is looked at. A
- * token names its user (`sub`) and its expiry; rights are not in it but read with the user on
- * every request, so a role change, a deactivation or a deletion takes effect at once.
+ * token names its user (`sub`), its expiry, and the user's token version when it was issued
+ * (`ver`). Rights are not in it but read with the user on every request, in the same
+ * statement as the version: a change of password, role or active state moves the version on
+ * (lib/users/repository.ts), so every token issued before it is refused from then on, at no
+ * extra round trip. A token without `ver` (issued before versions existed) is version 0.
  *
  * The JWT is written here rather than with hono/jwt, whose tokens it reads and writes alike
  * (tests sign with hono/jwt): one algorithm is a few dozen lines, where hono/jwt brings every
@@ -12,6 +15,12 @@
 import { decodeBase64Url, encodeBase64Url } from 'hono/utils/encode'
 
 export const TOKEN_ALGORITHM = 'HS256'
+
+/** Whom a token is for: the user, and their token version when it was issued. */
+export interface TokenSubject {
+  readonly id: number
+  readonly version: number
+}
 
 export interface IssuedToken {
   readonly accessToken: string
@@ -49,17 +58,20 @@ function isJwtType(typ: unknown): boolean {
   return typ === undefined || (typeof typ === 'string' && /^(application\/)?jwt$/i.test(typ))
 }
 
-export async function issueToken(userId: number, secret: string, ttlSeconds: number, nowMs = Date.now()): Promise<IssuedToken> {
+export async function issueToken(subject: TokenSubject, secret: string, ttlSeconds: number, nowMs = Date.now()): Promise<IssuedToken> {
   const now = Math.floor(nowMs / 1000)
-  const signed = `${jsonPart({ alg: TOKEN_ALGORITHM, typ: 'JWT' })}.${jsonPart({ sub: String(userId), iat: now, exp: now + ttlSeconds })}`
+  const claims = { sub: String(subject.id), ver: subject.version, iat: now, exp: now + ttlSeconds }
+  const signed = `${jsonPart({ alg: TOKEN_ALGORITHM, typ: 'JWT' })}.${jsonPart(claims)}`
   const signature = await crypto.subtle.sign('HMAC', await hmacKey(secret), encoder.encode(signed))
   return { accessToken: `${signed}.${base64Url(signature)}`, expiresIn: ttlSeconds }
 }
 
 const isTime = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value)
 
-/** The user id a token was issued to, or undefined for any token that is not good now. */
-export async function verifyToken(token: string, secret: string, nowMs = Date.now()): Promise<number | undefined> {
+const isVersion = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
+
+/** Whom a token was issued to, or undefined for any token that is not good now. */
+export async function verifyToken(token: string, secret: string, nowMs = Date.now()): Promise<TokenSubject | undefined> {
   const parts = token.split('.')
   if (parts.length !== 3) return undefined
   const [headerPart, payloadPart, signaturePart] = parts as [string, string, string]
@@ -71,6 +83,8 @@ export async function verifyToken(token: string, secret: string, nowMs = Date.no
   if (!isTime(payload.exp) || payload.exp <= now) return undefined
   if (payload.nbf !== undefined && !(isTime(payload.nbf) && payload.nbf <= now)) return undefined
   if (payload.iat !== undefined && !(isTime(payload.iat) && payload.iat <= now)) return undefined
+  const version = payload.ver ?? 0
+  if (!isVersion(version)) return undefined
   if (!/^[\w-]+$/.test(signaturePart)) return undefined
   let signature: Uint8Array
   try {
@@ -82,5 +96,5 @@ export async function verifyToken(token: string, secret: string, nowMs = Date.no
   const key = await hmacKey(secret)
   if (!(await crypto.subtle.verify('HMAC', key, signature as Uint8Array<ArrayBuffer>, encoder.encode(`${headerPart}.${payloadPart}`)))) return undefined
   const id = typeof payload.sub === 'string' && /^[1-9]\d{0,18}$/.test(payload.sub) ? Number(payload.sub) : undefined
-  return id !== undefined && Number.isSafeInteger(id) ? id : undefined
+  return id !== undefined && Number.isSafeInteger(id) ? { id, version } : undefined
 }

@@ -6,6 +6,7 @@
  *
  * ioredis is imported only when REDIS_URL is set, so a function without Redis does not load it.
  */
+import { createHash } from 'node:crypto'
 import type { Env } from '../config.ts'
 import { readCacheConfig } from '../config.ts'
 import type { SharedStore } from '../http/stale-cache.ts'
@@ -14,8 +15,10 @@ import { log } from '../log.ts'
 const CONNECT_TIMEOUT_MS = 1_000
 
 export async function sharedStoreFromEnv(env: Env): Promise<SharedStore | undefined> {
-  const { redisUrl, commandTimeoutMs } = readCacheConfig(env)
+  const { redisUrl, commandTimeoutMs, database } = readCacheConfig(env)
   if (redisUrl === undefined) return undefined
+  // Keys name the database their values are of (a digest: no host names in Redis).
+  const prefix = `users-api:${createHash('sha256').update(database).digest('hex').slice(0, 16)}:`
   const ioredis = await import('ioredis')
   // ioredis is CommonJS: Node's loader gives the class as a named export, a bundle as the default.
   const Redis = ioredis.Redis ?? (ioredis as unknown as { default: typeof ioredis.Redis }).default
@@ -56,9 +59,9 @@ export async function sharedStoreFromEnv(env: Env): Promise<SharedStore | undefi
     }
   }
   return {
-    get: async (key) => (await guard('get', () => client.get(key))) ?? undefined,
+    get: async (key) => (await guard('get', () => client.get(prefix + key))) ?? undefined,
     set: async (key, value, ttlMs) => {
-      await guard('set', () => client.set(key, value, 'PX', ttlMs))
+      await guard('set', () => client.set(prefix + key, value, 'PX', ttlMs))
     },
     close: async () => {
       await guard('quit', () => client.quit())

@@ -157,12 +157,15 @@ export class Scope implements RequestScope {
     return lambda ? lambda.getRemainingTimeInMillis() : Math.max(0, this.#deadline - performance.now())
   }
 
-  keepLastGood(key: string, value: string): void {
-    this.waitUntil(this.#app.cache.keep(key, value))
+  keepLastGood(key: string, value: string, ttlMs: number): Promise<void> {
+    const shared = this.#app.cache.keep(key, value, ttlMs)
+    if (shared === undefined) return DONE
+    this.waitUntil(shared)
+    return shared
   }
 
-  findLastGood(key: string): Promise<{ readonly value: string; readonly ageSeconds: number } | undefined> {
-    return this.#app.cache.find(key)
+  findLastGood(key: string, options?: { readonly newest?: boolean }): Promise<{ readonly value: string; readonly ageSeconds: number } | undefined> {
+    return this.#app.cache.find(key, options)
   }
 
   get cache(): StaleCache {
@@ -193,6 +196,8 @@ export class Scope implements RequestScope {
     }
   }
 }
+
+const DONE = Promise.resolve()
 
 const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/
 

@@ -31,12 +31,17 @@ export interface RequestScope {
   /** A request header (names are case-insensitive), without making a web `Request`. */
   header(name: string): string | undefined
   /**
-   * Keeps a last good value (in the instance, and in the shared tier when there is one), for
-   * a later request to fall back on when the database cannot answer.
+   * Keeps a last good value for `ttlMs` (in the instance at once, and in the shared tier when
+   * there is one), for a later request to fall back on when the database cannot answer. The
+   * promise is the shared copy's write (it never rejects), which finishes after the response
+   * when not awaited.
    */
-  keepLastGood(key: string, value: string): void
-  /** A value kept with `keepLastGood`, and its age; undefined when none may be used. */
-  findLastGood(key: string): Promise<{ readonly value: string; readonly ageSeconds: number } | undefined>
+  keepLastGood(key: string, value: string, ttlMs: number): Promise<void>
+  /**
+   * A value kept with `keepLastGood`, and its age; undefined when none may be used. `newest`:
+   * the newer of the instance's and the shared tier's (for a value other instances change).
+   */
+  findLastGood(key: string, options?: { readonly newest?: boolean }): Promise<{ readonly value: string; readonly ageSeconds: number } | undefined>
 }
 
 declare const OUTPUT: unique symbol

@@ -20,7 +20,7 @@ import type { Env } from '../config.ts'
 import { log } from '../log.ts'
 import { addSafetyHeaders, createApp, type App, type AppEnv, type KnownRoute } from './app.ts'
 import { isPayloadV2, requestOfEvent, resultOfResponse } from './lambda-event.ts'
-import { StaleCache } from './stale-cache.ts'
+import { StaleCache, usesSharedCache } from './stale-cache.ts'
 
 /** The handler of an API Gateway HTTP API (payload 2.0) route, in @types/aws-lambda's terms. */
 export type HttpApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>
@@ -89,10 +89,10 @@ export async function lambdaFunction(routes: Hono<AppEnv> | readonly Hono<AppEnv
   const env = options.env ?? process.env
   const cache = new StaleCache()
   const app = createApp({ routes, ...options, env, cache, tellsInit: true })
-  // Only a function with a route that may answer stale connects to the shared cache, as it
+  // Only a function with a route that uses the shared cache connects to it, as it
   // starts (Lambda's init), not when its module is merely loaded. The client is imported only
   // then: its settings read the configuration (valibot), which other functions do not carry.
-  const cached = app.routes.some((item) => item.fallback)
+  const cached = app.routes.some(usesSharedCache)
   const startup = async () => {
     if (cached) cache.useShared(await (await import('../cache/redis.ts')).sharedStoreFromEnv(env))
     await app.startup()

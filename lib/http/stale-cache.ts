@@ -4,7 +4,9 @@
  * (RFC 9111 `Age`, RFC 9211 `Cache-Status`), instead of a 503. Entries are bounded in number,
  * in bytes, and in how stale they may be served.
  */
+import { lifespan } from './lifespan.ts'
 import type { Reply } from './reply.ts'
+import type { RouteInfo } from './routes-info.ts'
 
 /** The cache name in `Cache-Status`, as the wire contract names it. */
 export const CACHE_NAME = 'users-api'
@@ -14,6 +16,21 @@ export interface CachedReply {
   readonly contentType: string
   readonly body: string
   readonly storedAt: number
+  /** When it may no longer be used (absent in entries of older versions: `storedAt` + the cache's limit). */
+  readonly expiresAt?: number
+}
+
+/**
+ * What a route that writes to the shared tier without serving from it (a withdrawal of kept
+ * rights) needs: its function connects to Redis as it starts, and is linked to its URL.
+ */
+export const sharedCache = lifespan('sharedCache', async function* () {
+  yield undefined
+}, { secrets: ['RedisUrl'] })
+
+/** Whether a route's function connects to the shared tier: it may answer stale, or needs `sharedCache`. */
+export function usesSharedCache(info: Pick<RouteInfo, 'fallback' | 'lifespans'>): boolean {
+  return info.fallback !== undefined || info.lifespans.has(sharedCache)
 }
 
 /** A cache shared by instances (Redis): best effort, a failure is a miss. */
@@ -111,42 +128,68 @@ export class StaleCache {
     this.#shared = shared
   }
 
-  /** Keeps a good answer; the shared copy is written by the promise returned (never rejects). */
-  remember(key: string, reply: Reply): Promise<void> | undefined {
+  /**
+   * Keeps a good answer, for `ttlMs` (at most the cache's limit); the shared copy is written
+   * by the promise returned (never rejects).
+   */
+  remember(key: string, reply: Reply, ttlMs = this.#maxStaleMs): Promise<void> | undefined {
     if (reply.body === null) return undefined
+    const storedAt = Date.now()
+    const ttl = Math.min(ttlMs, this.#maxStaleMs)
     const entry: CachedReply = {
       status: reply.status,
       contentType: reply.headers['content-type'] ?? 'application/json; charset=utf-8',
       body: reply.body,
-      storedAt: Date.now(),
+      storedAt,
+      expiresAt: storedAt + ttl,
     }
-    this.#entries.set(key, entry, this.#maxStaleMs)
-    return this.#shared?.set(key, JSON.stringify(entry), this.#maxStaleMs)
+    this.#entries.set(key, entry, ttl)
+    return this.#shared?.set(key, JSON.stringify(entry), ttl)
   }
 
   async #lookup(key: string): Promise<CachedReply | undefined> {
     const local = this.#entries.get(key)
-    if (local !== undefined || this.#shared === undefined) return local
-    const text = await this.#shared.get(key)
+    if (local !== undefined) return local
+    const shared = await this.#fromShared(key)
+    // Kept here only as long as it was to be kept at all.
+    if (shared !== undefined) this.#entries.set(key, shared.entry, shared.leftMs)
+    return shared?.entry
+  }
+
+  /** The shared tier's entry for `key`, with the time it may still be used; undefined when none may. */
+  async #fromShared(key: string): Promise<{ entry: CachedReply; leftMs: number } | undefined> {
+    const text = await this.#shared?.get(key)
     if (text === undefined) return undefined
     try {
       const entry = JSON.parse(text) as CachedReply
-      if (Date.now() - entry.storedAt > this.#maxStaleMs) return undefined
-      this.#entries.set(key, entry, Math.max(1, this.#maxStaleMs - (Date.now() - entry.storedAt)))
-      return entry
+      const leftMs = Math.min(entry.expiresAt ?? Infinity, entry.storedAt + this.#maxStaleMs) - Date.now()
+      return leftMs > 0 ? { entry, leftMs } : undefined
     } catch {
       return undefined
     }
   }
 
-  /** Keeps another kind of last good value (a caller's user record) the same way. */
-  keep(key: string, value: string): Promise<void> | undefined {
-    return this.remember(key, { status: 200, headers: {}, body: value })
+  /**
+   * The newer of the instance's entry and the shared tier's (which another instance may have
+   * written since), without copying the shared one here, where it would hide a later one.
+   */
+  async #newest(key: string): Promise<CachedReply | undefined> {
+    const local = this.#entries.get(key)
+    const shared = (await this.#fromShared(key))?.entry
+    return local === undefined || (shared !== undefined && shared.storedAt > local.storedAt) ? shared : local
   }
 
-  /** A value kept with `keep`, and its age; undefined when none may be used. */
-  async find(key: string): Promise<{ readonly value: string; readonly ageSeconds: number } | undefined> {
-    const entry = await this.#lookup(key)
+  /** Keeps another kind of last good value (a caller's user record) the same way. */
+  keep(key: string, value: string, ttlMs?: number): Promise<void> | undefined {
+    return this.remember(key, { status: 200, headers: {}, body: value }, ttlMs)
+  }
+
+  /**
+   * A value kept with `keep`, and its age; undefined when none may be used. `newest`: the
+   * newer of this instance's and the shared tier's, for a value that other instances change.
+   */
+  async find(key: string, options: { readonly newest?: boolean } = {}): Promise<{ readonly value: string; readonly ageSeconds: number } | undefined> {
+    const entry = options.newest ? await this.#newest(key) : await this.#lookup(key)
     return entry && { value: entry.body, ageSeconds: ageSeconds(entry) }
   }
 

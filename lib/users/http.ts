@@ -9,7 +9,10 @@ import { DuplicateUser, LastSuperAdmin } from './repository.ts'
 
 export const Detail = v.object({ detail: v.string() })
 
-export const UNAUTHORIZED: ResponseDoc = { description: 'No token, or a token that is bad, expired, or of a user who is gone or inactive', schema: Detail }
+export const UNAUTHORIZED: ResponseDoc = {
+  description: 'No token, or a token that is bad, expired, of a user who is gone or inactive, or issued before a change of their password, role or active state',
+  schema: Detail,
+}
 export const FORBIDDEN: ResponseDoc = { description: 'The caller’s role may not do this', schema: Detail }
 export const NOT_FOUND: ResponseDoc = { description: 'No user has this id', schema: Detail }
 export const CONFLICT: ResponseDoc = { description: 'The username or the email is taken, or the change would leave no active super_admin', schema: Detail }

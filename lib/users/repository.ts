@@ -1,23 +1,23 @@
 import type { Session } from '../db/session.ts'
 import { userFromRow, type Role, type UserRecord } from './schema.ts'
 
-export const USER_COLUMNS = 'id, username, email, full_name, role, is_active, created_at, updated_at'
+export const USER_COLUMNS = 'id, username, email, full_name, role, is_active, created_at, updated_at, token_version'
 
 export async function findUserById(db: Session, id: number): Promise<UserRecord | undefined> {
   const { rows } = await db.read(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [id])
   return rows[0] === undefined ? undefined : userFromRow(rows[0])
 }
 
-/** What a login needs of a user: the hash to check and whether they may sign in. */
-export async function findLogin(db: Session, username: string): Promise<{ id: number; passwordHash: string; isActive: boolean } | undefined> {
+/** What a login needs of a user: the hash to check, whether they may sign in, and the version their token carries. */
+export async function findLogin(db: Session, username: string): Promise<{ id: number; passwordHash: string; isActive: boolean; tokenVersion: number } | undefined> {
   // No stored username holds a NUL, and PostgreSQL would refuse the text (22021).
   if (username.includes('\0')) return undefined
-  const { rows } = await db.read<{ id: string; password_hash: string; is_active: boolean }>(
-    'SELECT id, password_hash, is_active FROM users WHERE username = $1',
+  const { rows } = await db.read<{ id: string; password_hash: string; is_active: boolean; token_version: number }>(
+    'SELECT id, password_hash, is_active, token_version FROM users WHERE username = $1',
     [username],
   )
   const row = rows[0]
-  return row === undefined ? undefined : { id: Number(row.id), passwordHash: row.password_hash, isActive: row.is_active }
+  return row === undefined ? undefined : { id: Number(row.id), passwordHash: row.password_hash, isActive: row.is_active, tokenVersion: Number(row.token_version) }
 }
 
 export interface UserListing {
@@ -127,8 +127,9 @@ export interface UserUpdate {
 
 /**
  * Applies the changes given (and sets `updated_at`); undefined when there is no such user.
- * Throws LastSuperAdmin, changing nothing, for a demotion or deactivation of the last active
- * super_admin.
+ * A new password, or a role or active state other than the user's, moves `token_version` on,
+ * which ends every token issued before. Throws LastSuperAdmin, changing nothing, for a
+ * demotion or deactivation of the last active super_admin.
  */
 export async function updateUser(db: Session, id: number, update: UserUpdate): Promise<UserRecord | undefined> {
   const takesRights = (update.role !== undefined && update.role !== 'super_admin') || update.isActive === false
@@ -141,6 +142,9 @@ export async function updateUser(db: Session, id: number, update: UserUpdate): P
   ]
   const set = columns.filter(([, value]) => value !== undefined)
   const assignments = set.map(([column], index) => `${column} = $${index + 2}`)
+  // In SET, a column names its value before the change.
+  const endsTokens = set.flatMap(([column], index) => (column === 'password_hash' ? ['true'] : column === 'role' || column === 'is_active' ? [`${column} <> $${index + 2}`] : []))
+  if (endsTokens.length > 0) assignments.push(`token_version = token_version + CASE WHEN ${endsTokens.join(' OR ')} THEN 1 ELSE 0 END`)
   const { rows } = await uniquely(
     db.write(`UPDATE users SET ${[...assignments, 'updated_at = now()'].join(', ')} WHERE id = $1${takesRights ? ` AND ${ANOTHER_SUPER_ADMIN_REMAINS}` : ''} RETURNING ${USER_COLUMNS}`, [
       id,

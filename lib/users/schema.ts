@@ -22,6 +22,8 @@ export const UserRow = v.object({
   is_active: v.boolean(),
   created_at: v.date(),
   updated_at: v.nullable(v.date()),
+  /** Moved on by a change of password, role or active state: the tokens it ends (tokens.ts). */
+  token_version: v.number(),
 })
 export type UserRecord = v.InferOutput<typeof UserRow>
 

@@ -20,18 +20,19 @@ async function signed(header: object, payload: object): Promise<string> {
 }
 
 describe('access tokens', () => {
-  it('issues a token that hono/jwt verifies, with its subject, issue time and expiry', async () => {
-    const { accessToken, expiresIn } = await issueToken(42, SECRET, 1800, now * 1000)
+  it('issues a token that hono/jwt verifies, with its subject, token version, issue time and expiry', async () => {
+    const { accessToken, expiresIn } = await issueToken({ id: 42, version: 3 }, SECRET, 1800, now * 1000)
     assert.equal(expiresIn, 1800)
-    assert.deepEqual(await verify(accessToken, SECRET, 'HS256'), { sub: '42', iat: now, exp: now + 1800 })
+    assert.deepEqual(await verify(accessToken, SECRET, 'HS256'), { sub: '42', ver: 3, iat: now, exp: now + 1800 })
     assert.deepEqual(JSON.parse(Buffer.from(accessToken.split('.')[0] as string, 'base64url').toString()), { alg: 'HS256', typ: 'JWT' })
-    assert.equal(await verifyToken(accessToken, SECRET), 42)
+    assert.deepEqual(await verifyToken(accessToken, SECRET), { id: 42, version: 3 })
   })
 
-  it('verifies what hono/jwt signs with the same key', async () => {
-    assert.equal(await verifyToken(await sign({ sub: '7', exp: now + 60 }, SECRET, 'HS256'), SECRET), 7)
-    assert.equal(await verifyToken(await signed({ alg: 'HS256', typ: 'application/jwt' }, { sub: '7', exp: now + 60 }), SECRET), 7)
-    assert.equal(await verifyToken(await signed({ alg: 'HS256' }, { sub: '7', exp: now + 60 }), SECRET), 7)
+  it('verifies what hono/jwt signs with the same key; a token without a version is version 0', async () => {
+    assert.deepEqual(await verifyToken(await sign({ sub: '7', ver: 2, exp: now + 60 }, SECRET, 'HS256'), SECRET), { id: 7, version: 2 })
+    assert.deepEqual(await verifyToken(await sign({ sub: '7', exp: now + 60 }, SECRET, 'HS256'), SECRET), { id: 7, version: 0 })
+    assert.deepEqual(await verifyToken(await signed({ alg: 'HS256', typ: 'application/jwt' }, { sub: '7', exp: now + 60 }), SECRET), { id: 7, version: 0 })
+    assert.deepEqual(await verifyToken(await signed({ alg: 'HS256' }, { sub: '7', exp: now + 60 }), SECRET), { id: 7, version: 0 })
   })
 
   it('refuses a token that is not good now, or not of the pinned kind, even when its signature is right', async () => {
@@ -49,6 +50,9 @@ describe('access tokens', () => {
       ['a signature that is not base64url', `${(await sign(claims, SECRET, 'HS256')).slice(0, -2)}+/`],
       ['four parts', `${await sign(claims, SECRET, 'HS256')}.x`],
       ['a header that is not JSON', `e30x.${part(claims)}.x`],
+      ['a version that is not a count', await signed({ alg: 'HS256', typ: 'JWT' }, { ...claims, ver: '1' })],
+      ['a negative version', await signed({ alg: 'HS256', typ: 'JWT' }, { ...claims, ver: -1 })],
+      ['a fractional version', await signed({ alg: 'HS256', typ: 'JWT' }, { ...claims, ver: 1.5 })],
     ]
     for (const [what, token] of cases) assert.equal(await verifyToken(token, SECRET), undefined, what)
   })

@@ -20,6 +20,7 @@ import { createPool } from '../../lib/db/pool.ts'
 import { functionEnv, seedUsers, startTestDatabase, uniqueName } from '../support/database.ts'
 import { invoke } from '../support/invoke.ts'
 import { captureLogs } from '../support/logs.ts'
+import { REDIS_URL, skipWithoutRedis } from '../support/redis.ts'
 
 /** Takes the pool's only connection and keeps it until the test lets go. */
 let letGo: (() => void) | undefined
@@ -213,28 +214,8 @@ describe('reads while the database is unavailable', () => {
   })
 })
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
-
-async function redisAnswers(url: string): Promise<boolean> {
-  const { hostname, port } = new URL(url)
-  const { connect } = await import('node:net')
-  return new Promise((resolve) => {
-    const socket = connect({ host: hostname, port: Number(port || 6379), timeout: 500 })
-    socket.once('connect', () => {
-      socket.end()
-      resolve(true)
-    })
-    socket.once('error', () => resolve(false))
-    socket.once('timeout', () => {
-      socket.destroy()
-      resolve(false)
-    })
-  })
-}
-
 describe('the shared cache tier (Redis)', async () => {
-  const available = await redisAnswers(REDIS_URL)
-  const skip = !available && !process.env.CI ? `no Redis at ${REDIS_URL}` : false
+  const skip = await skipWithoutRedis()
   let database: DevDatabase
   let id: number
   let headers: Record<string, string>

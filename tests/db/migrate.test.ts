@@ -6,7 +6,7 @@ import { migrate, MIGRATIONS_TABLE } from '../../lib/db/migrate.ts'
 import { runTool } from '../support/cli.ts'
 import { externalUrl } from '../support/database.ts'
 
-const ALL = ['0001_users', '0002_users_search']
+const ALL = ['0001_users', '0002_users_search', '0003_users_token_version']
 
 async function query<T>(url: string, sql: string): Promise<T[]> {
   const client = new Client({ connectionString: url })

@@ -61,4 +61,42 @@ describe('the stale cache', () => {
     none.remember('k', { status: 200, headers: {}, body: '{}' })
     assert.equal(await none.recall('k', 'req-3'), undefined)
   })
+
+  it('keeps a value only as long as it was to be kept, in the instance and when read back from the shared tier', async () => {
+    const stored = new Map<string, string>()
+    const shared = {
+      get: async (key: string) => stored.get(key),
+      set: async (key: string, value: string) => void stored.set(key, value),
+      close: async () => undefined,
+    }
+    const writer = new StaleCache({ shared })
+    await writer.keep('short', 'v', 40)
+    await writer.keep('long', 'w')
+    // Another instance reads both from the shared tier: the short one with its own expiry.
+    const reader = new StaleCache({ shared })
+    assert.equal((await reader.find('short'))?.value, 'v')
+    assert.equal((await reader.find('long'))?.value, 'w')
+    await new Promise((resolve) => setTimeout(resolve, 60))
+    assert.equal(await writer.find('short'), undefined, 'gone in the instance that kept it')
+    assert.equal(await reader.find('short'), undefined, 'gone in the instance that read it, and not read again from the shared tier')
+    assert.equal((await reader.find('long'))?.value, 'w')
+  })
+
+  it('finds the newer of the instance\'s value and the shared tier\'s when asked, without copying it into the instance', async () => {
+    const stored = new Map<string, string>()
+    const shared = {
+      get: async (key: string) => stored.get(key),
+      set: async (key: string, value: string) => void stored.set(key, value),
+      close: async () => undefined,
+    }
+    const one = new StaleCache({ shared })
+    const other = new StaleCache({ shared })
+    await one.keep('k', 'first')
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    await other.keep('k', 'second')
+    assert.equal((await one.find('k'))?.value, 'first', 'the instance\'s own, by default')
+    assert.equal((await one.find('k', { newest: true }))?.value, 'second')
+    stored.clear()
+    assert.equal((await one.find('k', { newest: true }))?.value, 'first', 'not copied: the instance still has its own')
+  })
 })

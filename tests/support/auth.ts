@@ -30,8 +30,8 @@ export async function createUser(url: string, options: { prefix?: string; role?:
   }
 }
 
-/** The Authorization header of a token for this user id, signed with the test key. */
-export async function bearer(id: number, ttlSeconds = 600): Promise<Record<string, string>> {
-  const { accessToken } = await issueToken(id, TEST_JWT_SECRET, ttlSeconds)
+/** The Authorization header of a token for this user id (at its token version, 0 for a new user), signed with the test key. */
+export async function bearer(id: number, ttlSeconds = 600, version = 0): Promise<Record<string, string>> {
+  const { accessToken } = await issueToken({ id, version }, TEST_JWT_SECRET, ttlSeconds)
   return { authorization: `Bearer ${accessToken}` }
 }

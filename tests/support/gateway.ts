@@ -27,12 +27,18 @@ export interface Answer {
 
 export type Call = (method: string, path: string, options?: CallOptions) => Promise<Answer>
 
-export async function startGateway(env: Record<string, string>): Promise<{ call: Call; close(): Promise<void> }> {
+/**
+ * `oneInstance`: every route in one function instead (one instance, one cache, as the dev
+ * server has), for what an instance keeps and hears of by itself.
+ */
+export async function startGateway(env: Record<string, string>, options: { oneInstance?: boolean } = {}): Promise<{ call: Call; close(): Promise<void> }> {
   const functions: { method: string; path: string; match: RegExp; fn: LambdaFunction }[] = []
-  for (const entry of await loadFunctions()) {
-    functions.push({ method: entry.method, path: entry.path, match: pathPattern(entry.path), fn: await lambdaFunction(entry.route, { env, startup: 'init' }) })
+  const entries = await loadFunctions()
+  const one = options.oneInstance ? await lambdaFunction(entries.map((entry) => entry.route), { env, startup: 'init' }) : undefined
+  for (const entry of entries) {
+    functions.push({ method: entry.method, path: entry.path, match: pathPattern(entry.path), fn: one ?? (await lambdaFunction(entry.route, { env, startup: 'init' })) })
   }
-  const fallback = await lambdaFunction([], { env, knownRoutes: MANIFEST, startup: 'init' })
+  const fallback = one ?? (await lambdaFunction([], { env, knownRoutes: MANIFEST, startup: 'init' }))
 
   const call: Call = async (method, path, options = {}) => {
     const target = functions.find((item) => item.method === method && item.match.test(path))
@@ -52,8 +58,7 @@ export async function startGateway(env: Record<string, string>): Promise<{ call:
   return {
     call,
     async close() {
-      for (const item of functions) await item.fn.shutdown()
-      await fallback.shutdown()
+      for (const fn of new Set([...functions.map((item) => item.fn), fallback])) await fn.shutdown()
     },
   }
 }

@@ -317,14 +317,16 @@ export function usersContract(name: string, start: () => Promise<ApiTarget>): vo
         const own = await call('PATCH', `/users/${user.id}`, { headers: { ...auth, ...JSON_BODY }, body: JSON.stringify({ email, full_name: 'Renamed', password: 'another long password' }) })
         assert.equal(own.status, 200, own.text)
         assert.equal((own.json() as UserBody).email, email)
-        await signIn(user.username, 'another long password')
+        // The password change ended the token it was made with (the change's own answer is its 200).
+        assert.equal((await call('GET', '/users/me', { headers: auth })).status, 401)
+        const signedIn = await signIn(user.username, 'another long password')
         for (const body of ['{"role": "super_admin"}', '{"is_active": false}']) {
-          const answer = await call('PATCH', `/users/${user.id}`, { headers: { ...auth, ...JSON_BODY }, body })
+          const answer = await call('PATCH', `/users/${user.id}`, { headers: { ...signedIn, ...JSON_BODY }, body })
           assert.equal(answer.status, 403, body)
           assert.deepEqual(answer.json(), { detail: 'Not enough permissions' })
         }
         const { user: other } = await newUser()
-        assert.equal((await call('PATCH', `/users/${other.id}`, { headers: { ...auth, ...JSON_BODY }, body: '{"full_name": "Hacked"}' })).status, 403)
+        assert.equal((await call('PATCH', `/users/${other.id}`, { headers: { ...signedIn, ...JSON_BODY }, body: '{"full_name": "Hacked"}' })).status, 403)
       })
 
       it('404 for no such user; 409 for an email another user has; 422 for a bad field', async () => {

@@ -33,7 +33,7 @@ export const route = new Hono<AppEnv>().post(
     if (found === undefined || !matches || !found.isActive) {
       throw new HttpError(401, 'Incorrect username or password', { 'www-authenticate': 'Bearer' })
     }
-    const token = await issueToken(found.id, c.var.settings.jwtSecret, c.var.settings.tokenTtlSeconds)
+    const token = await issueToken({ id: found.id, version: found.tokenVersion }, c.var.settings.jwtSecret, c.var.settings.tokenTtlSeconds)
     return c.var.respond({ access_token: token.accessToken, token_type: 'bearer', expires_in: token.expiresIn })
   },
 )

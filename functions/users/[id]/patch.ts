@@ -1,7 +1,7 @@
 // PATCH /users/{id}: change a user (a super_admin anything; a user their own email, full name and password).
 import { Hono } from 'hono/tiny'
 import * as v from 'valibot'
-import { currentUser, forbidden, requireAdminOrSelf } from '../../../lib/auth/dependencies.ts'
+import { callerRecords, currentUser, forbidden, requireAdminOrSelf } from '../../../lib/auth/dependencies.ts'
 import { hashPassword } from '../../../lib/auth/password.ts'
 import { dbConn } from '../../../lib/db/database.ts'
 import type { AppEnv } from '../../../lib/http/env.ts'
@@ -19,7 +19,7 @@ export const route = new Hono<AppEnv>().patch(
     tags: ['users'],
     responses: { 401: UNAUTHORIZED, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT, 503: UNAVAILABLE },
   }),
-  needs({ db: dbConn, caller: currentUser }),
+  needs({ db: dbConn, caller: currentUser, records: callerRecords }),
   validate({ param: v.object({ id: intParam() }), json: UserChanges }),
   responds(User),
   async (c) => {
@@ -38,6 +38,8 @@ export const route = new Hono<AppEnv>().patch(
       }),
     )
     if (user === undefined) throw userNotFound()
+    // The user's tokens before this change have ended: so has what was kept of their rights.
+    if (body.password !== undefined || body.role !== undefined || body.is_active !== undefined) await c.var.records.withdraw(id, user.token_version)
     return c.var.respond(user)
   },
 )

@@ -65,6 +65,12 @@ async function anySuperAdmin(pool: Pool): Promise<number> {
   return Number(rows[0].id)
 }
 
+/** The caller's token version: a token of an older one is refused (lib/auth/tokens.ts). */
+async function tokenVersionOf(pool: Pool, id: number): Promise<number> {
+  const { rows } = await pool.query('SELECT token_version FROM users WHERE id = $1', [id])
+  return Number(rows[0]?.token_version ?? 0)
+}
+
 /** A role of this run limited to `limit` connections, with the rights the functions use. */
 async function limitedRole(pool: Pool, limit: number): Promise<{ name: string; password: string; drop(): Promise<void> }> {
   const name = `users_api_load_${process.pid}`
@@ -160,7 +166,7 @@ export async function startLocalTarget(options: LocalTargetOptions): Promise<Loc
     // No instance is reaped during a run: every instance started is one the report counts.
     const emulator = await startEmulator({ functions, env, concurrency: options.concurrency, idleMs: 30 * 60_000, log: options.log })
     stops.push(() => emulator.close())
-    const { accessToken } = await issueToken(callerId, jwtSecret, 3_600)
+    const { accessToken } = await issueToken({ id: callerId, version: await tokenVersionOf(pool, callerId) }, jwtSecret, 3_600)
     options.say(`lambda    ${emulator.url}, ${options.concurrency} instances per function at most, ${options.poolMax} connections per instance`)
     return {
       url: emulator.url,
