@@ -12,6 +12,7 @@ import { log } from '../log.ts'
 import type { BackgroundTasks } from './background.ts'
 import type { RequestMetrics } from './metrics.ts'
 import type { Lifespan } from './lifespan.ts'
+import type { StaleCache } from './stale-cache.ts'
 
 /** What a dependency (and, as `c.var.scope`, a handler) can see of the request being served. */
 export interface RequestScope {
@@ -37,6 +38,8 @@ export interface RequestScope {
   keepLastGood(key: string, value: string): void
   /** A value kept with `keepLastGood`, and its age; undefined when none may be used. */
   findLastGood(key: string): Promise<{ readonly value: string; readonly ageSeconds: number } | undefined>
+  /** The app's stale cache: it lives as long as the instance (a Lambda instance, a Workers isolate). */
+  readonly cache: StaleCache
 }
 
 declare const OUTPUT: unique symbol
