@@ -70,7 +70,7 @@ export const throttling = lifespan('signInThrottle', async function* ({ env }) {
   } finally {
     await shared?.close()
   }
-})
+}, { secrets: ['RedisUrl'] })
 
 // Usernames are matched as they are written (findLogin); one longer than any username is cut,
 // so that a key stays small whatever is sent.
