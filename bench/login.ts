@@ -23,6 +23,8 @@ setLogSink((_level, line) => writeSync(devNull, `${line}\n`))
 const database = await startTestDatabase()
 const user = await createUser(database.url, { prefix: 'timing' })
 const fn = await lambdaFunction(login, { env: functionEnv(database) })
+let clients = 0
+// Each sign-in from a client of its own: one address's failures would reach its throttle limit.
 const form = (username: string, password: string) =>
   httpApiEvent({
     method: 'POST',
@@ -30,6 +32,7 @@ const form = (username: string, password: string) =>
     path: '/auth/token',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ username, password }).toString(),
+    sourceIp: `2001:db8:${(++clients).toString(16)}::1`,
   })
 const cases = {
   'unknown user': { event: () => form(uniqueName('nobody'), 'some password'), status: 401 },

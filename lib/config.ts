@@ -294,3 +294,23 @@ function databaseOf(url: string | undefined): string {
     return ''
   }
 }
+
+const ThrottleSchema = v.object({
+  SIGN_IN_USERNAME_LIMIT: v.optional(count(1, 10_000), '10'),
+  SIGN_IN_ADDRESS_LIMIT: v.optional(count(1, 1_000_000), '100'),
+  SIGN_IN_WINDOW_SECONDS: v.optional(count(1, 86_400), '900'),
+})
+
+export interface ThrottleConfig {
+  /** Failed sign-ins a username may have in a window; one more is refused (429). */
+  readonly perUsername: number
+  /** Failed sign-ins one client address may have in a window. */
+  readonly perAddress: number
+  readonly windowSeconds: number
+}
+
+/** Configuration of the sign-in throttle (lib/auth/throttle.ts). */
+export function readThrottleConfig(env: Env): ThrottleConfig {
+  const parsed = parse(ThrottleSchema, env)
+  return { perUsername: parsed.SIGN_IN_USERNAME_LIMIT, perAddress: parsed.SIGN_IN_ADDRESS_LIMIT, windowSeconds: parsed.SIGN_IN_WINDOW_SECONDS }
+}

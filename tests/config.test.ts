@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { ConfigError, DEV_ADMIN, readDevConfig, readFunctionConfig, type Env } from '../lib/config.ts'
+import { ConfigError, DEV_ADMIN, readDevConfig, readFunctionConfig, readThrottleConfig, type Env } from '../lib/config.ts'
 
 function configError(read: () => unknown): ConfigError {
   try {
@@ -147,6 +147,31 @@ describe('readFunctionConfig pool and retry settings', () => {
   ] as const) {
     it(`names ${variable} when it is ${value}`, () => {
       const error = configError(() => readFunctionConfig({ ...base, [variable]: value }, {}))
+      assert.equal(error.variable, variable)
+      assert.match(error.message, message)
+    })
+  }
+})
+
+describe('readThrottleConfig', () => {
+  it('defaults to 10 failures a username and 100 an address, in 15 minutes', () => {
+    assert.deepEqual(readThrottleConfig({}), { perUsername: 10, perAddress: 100, windowSeconds: 900 })
+  })
+
+  it('takes the limits and the window from SIGN_IN_USERNAME_LIMIT, SIGN_IN_ADDRESS_LIMIT and SIGN_IN_WINDOW_SECONDS', () => {
+    const config = readThrottleConfig({ SIGN_IN_USERNAME_LIMIT: '5', SIGN_IN_ADDRESS_LIMIT: '500', SIGN_IN_WINDOW_SECONDS: '3600' })
+    assert.deepEqual(config, { perUsername: 5, perAddress: 500, windowSeconds: 3600 })
+  })
+
+  for (const [variable, value, message] of [
+    ['SIGN_IN_USERNAME_LIMIT', 'ten', /^SIGN_IN_USERNAME_LIMIT: must be a whole number$/],
+    ['SIGN_IN_USERNAME_LIMIT', '0', /^SIGN_IN_USERNAME_LIMIT: must be from 1 to 10000$/],
+    ['SIGN_IN_ADDRESS_LIMIT', '-1', /^SIGN_IN_ADDRESS_LIMIT: must be a whole number$/],
+    ['SIGN_IN_WINDOW_SECONDS', '15m', /^SIGN_IN_WINDOW_SECONDS: must be a whole number$/],
+    ['SIGN_IN_WINDOW_SECONDS', '86401', /^SIGN_IN_WINDOW_SECONDS: must be from 1 to 86400$/],
+  ] as const) {
+    it(`names ${variable} when it is ${value}`, () => {
+      const error = configError(() => readThrottleConfig({ [variable]: value }))
       assert.equal(error.variable, variable)
       assert.match(error.message, message)
     })

@@ -50,6 +50,8 @@ describe('the functions, derived from functions/', () => {
     assert.deepEqual(byKey['GET /health'], ['DatabaseReplicaUrl', 'DatabaseUrl'])
     assert.deepEqual(byKey['GET /users/{id}'], ['DatabaseReplicaUrl', 'DatabaseUrl', 'JwtSecret', 'RedisUrl'])
     assert.deepEqual(byKey['POST /users'], ['DatabaseReplicaUrl', 'DatabaseUrl', 'JwtSecret'])
+    // Sign-in counts attempts in Redis, so that every instance counts together.
+    assert.deepEqual(byKey['POST /auth/token'], ['DatabaseReplicaUrl', 'DatabaseUrl', 'JwtSecret', 'RedisUrl'])
     assert.deepEqual(byKey['GET /openapi.json'], [])
   })
 

@@ -16,7 +16,8 @@ import { cannotListen, fail, stopOnSignals } from './cli.ts'
 import { writeDerivedFiles } from './routes.ts'
 import { setUpDevDatabase } from './setup.ts'
 
-type Fetch = (request: Request) => Response | Promise<Response>
+/** With @hono/node-server's bindings (`incoming`: the socket, whose peer is the client's address). */
+type Fetch = (request: Request, bindings?: unknown) => Response | Promise<Response>
 
 /** Served until the service is ready, so a client that comes early gets a clear answer. */
 const starting: Fetch = () => Response.json({ detail: 'Starting' }, { status: 503, headers: { 'retry-after': '1' } })
@@ -36,7 +37,7 @@ async function main(config: DevConfig): Promise<void> {
 
   // Take the port first: a port in use is found before the database is opened.
   let fetch: Fetch = starting
-  const server = createAdaptorServer({ fetch: (request: Request) => fetch(request) }) as Server
+  const server = createAdaptorServer({ fetch: (request: Request, bindings: unknown) => fetch(request, bindings) }) as Server
   const port = await listen(server, config.port)
   stops.push(
     () =>
@@ -56,7 +57,7 @@ async function main(config: DevConfig): Promise<void> {
   const app = createApp({ routes: functions.map((entry) => entry.route), env, cache: new StaleCache({ shared }) })
   await app.startup()
   stops.push(() => app.shutdown())
-  fetch = (request) => app.hono.fetch(request)
+  fetch = (request, bindings) => app.hono.fetch(request, bindings as never)
   const url = `http://127.0.0.1:${port}`
   console.log(`api       ${url}`)
   for (const route of functions) console.log(`          ${route.method} ${url}${route.path}`)

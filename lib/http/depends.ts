@@ -12,6 +12,7 @@ import { log } from '../log.ts'
 import type { BackgroundTasks } from './background.ts'
 import type { RequestMetrics } from './metrics.ts'
 import type { Lifespan } from './lifespan.ts'
+import type { StaleCache } from './stale-cache.ts'
 
 /** What a dependency (and, as `c.var.scope`, a handler) can see of the request being served. */
 export interface RequestScope {
@@ -42,6 +43,8 @@ export interface RequestScope {
    * the newer of the instance's and the shared tier's (for a value other instances change).
    */
   findLastGood(key: string, options?: { readonly newest?: boolean }): Promise<{ readonly value: string; readonly ageSeconds: number } | undefined>
+  /** The app's stale cache: it lives as long as the instance (a Lambda instance, a Workers isolate). */
+  readonly cache: StaleCache
 }
 
 declare const OUTPUT: unique symbol

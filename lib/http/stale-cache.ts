@@ -38,6 +38,13 @@ export interface SharedStore {
   get(key: string): Promise<string | undefined>
   set(key: string, value: string, ttlMs: number): Promise<void>
   close(): Promise<void>
+  /**
+   * Adds `by` to each counter, all in one step; a counter that is not there starts a window of
+   * `windowMs`, which later counts do not extend. Each count, and the ms left of its window.
+   */
+  count(keys: readonly string[], windowMs: number, by?: number): Promise<readonly { readonly count: number; readonly ttlMs: number }[] | undefined>
+  /** Removes a counter. */
+  forget(key: string): Promise<void>
 }
 
 export interface StaleCacheOptions {

@@ -4,9 +4,20 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { BoundedLru, StaleCache } from '../../lib/http/stale-cache.ts'
+import { BoundedLru, StaleCache, type SharedStore } from '../../lib/http/stale-cache.ts'
 
 const text = (value: string) => value.length
+
+/** A shared tier in a Map (without Redis's expiry: what the cache itself checks is tested). */
+function sharedTier(stored: Map<string, string>): SharedStore {
+  return {
+    get: async (key) => stored.get(key),
+    set: async (key, value) => void stored.set(key, value),
+    count: async () => undefined,
+    forget: async (key) => void stored.delete(key),
+    close: async () => undefined,
+  }
+}
 
 describe('the bounded LRU under the stale cache', () => {
   it('drops the least recently used entry when full, a read counting as a use', () => {
@@ -64,11 +75,7 @@ describe('the stale cache', () => {
 
   it('keeps a value only as long as it was to be kept, in the instance and when read back from the shared tier', async () => {
     const stored = new Map<string, string>()
-    const shared = {
-      get: async (key: string) => stored.get(key),
-      set: async (key: string, value: string) => void stored.set(key, value),
-      close: async () => undefined,
-    }
+    const shared = sharedTier(stored)
     const writer = new StaleCache({ shared })
     await writer.keep('short', 'v', 40)
     await writer.keep('long', 'w')
@@ -84,11 +91,7 @@ describe('the stale cache', () => {
 
   it('finds the newer of the instance\'s value and the shared tier\'s when asked, without copying it into the instance', async () => {
     const stored = new Map<string, string>()
-    const shared = {
-      get: async (key: string) => stored.get(key),
-      set: async (key: string, value: string) => void stored.set(key, value),
-      close: async () => undefined,
-    }
+    const shared = sharedTier(stored)
     const one = new StaleCache({ shared })
     const other = new StaleCache({ shared })
     await one.keep('k', 'first')

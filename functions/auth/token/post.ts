@@ -3,8 +3,9 @@ import { Hono } from 'hono/tiny'
 import * as v from 'valibot'
 import { authSettings } from '../../../lib/auth/dependencies.ts'
 import { DUMMY_PASSWORD_HASH, verifyPassword } from '../../../lib/auth/password.ts'
+import { signInThrottle } from '../../../lib/auth/throttle.ts'
 import { issueToken } from '../../../lib/auth/tokens.ts'
-import { dbConn } from '../../../lib/db/database.ts'
+import { dbConn, type Session } from '../../../lib/db/database.ts'
 import type { AppEnv } from '../../../lib/http/env.ts'
 import { HttpError } from '../../../lib/http/errors.ts'
 import { lambdaFunction } from '../../../lib/http/lambda.ts'
@@ -14,26 +15,40 @@ import { findLogin } from '../../../lib/users/repository.ts'
 
 const Token = v.object({ access_token: v.string(), token_type: v.literal('bearer'), expires_in: v.number() })
 
+/** The active user whose password this is, if any. */
+async function signsIn(db: Session, username: string, password: string): Promise<{ id: number; tokenVersion: number } | undefined> {
+  const found = await findLogin(db, username)
+  // An unknown user costs the same hash as a known one: the timing tells nothing.
+  const matches = await verifyPassword(password, found?.passwordHash ?? DUMMY_PASSWORD_HASH)
+  return found !== undefined && matches && found.isActive ? found : undefined
+}
+
 export const route = new Hono<AppEnv>().post(
   '/auth/token',
   describe({
     summary: 'Sign in (OAuth2 password form) and get an access token',
     tags: ['auth'],
-    responses: { 401: { description: 'Incorrect username or password', schema: Detail }, 503: UNAVAILABLE },
+    responses: {
+      401: { description: 'Incorrect username or password', schema: Detail },
+      429: { description: 'Too many failed sign-ins for the username, or from the address (Retry-After says when to try again)', schema: Detail },
+      503: UNAVAILABLE,
+    },
   }),
   // Any text signs in or not: a username with a NUL is no one's (findLogin), so 401, not 422.
   validate({ form: v.object({ username: v.string(), password: v.string() }), allowNul: true }),
-  needs({ db: dbConn, settings: authSettings }),
+  needs({ db: dbConn, settings: authSettings, throttle: signInThrottle }),
   responds(Token),
   async (c) => {
     const { username, password } = c.req.valid('form')
-    const found = await findLogin(c.var.db, username)
-    // An unknown user costs the same hash as a known one: the timing tells nothing.
-    const matches = await verifyPassword(password, found?.passwordHash ?? DUMMY_PASSWORD_HASH)
-    if (found === undefined || !matches || !found.isActive) {
-      throw new HttpError(401, 'Incorrect username or password', { 'www-authenticate': 'Bearer' })
-    }
-    const token = await issueToken({ id: found.id, version: found.tokenVersion }, c.var.settings.jwtSecret, c.var.settings.tokenTtlSeconds)
+    // Counted before the password is checked: over a limit, 429 (lib/auth/throttle.ts).
+    const attempt = await c.var.throttle.attempt(username)
+    const user = await signsIn(c.var.db, username, password).catch(async (error: unknown) => {
+      await attempt.undecided()
+      throw error
+    })
+    if (user === undefined) throw new HttpError(401, 'Incorrect username or password', { 'www-authenticate': 'Bearer' })
+    await attempt.succeeded()
+    const token = await issueToken({ id: user.id, version: user.tokenVersion }, c.var.settings.jwtSecret, c.var.settings.tokenTtlSeconds)
     return c.var.respond({ access_token: token.accessToken, token_type: 'bearer', expires_in: token.expiresIn })
   },
 )
