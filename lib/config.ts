@@ -12,22 +12,13 @@
  */
 import { Resource } from 'sst/resource'
 import * as v from 'valibot'
+import { ConfigError } from './config-error.ts'
 import type { DriverSettings } from './db/driver.ts'
 import { isPostgresUrl } from './db/urls.ts'
 
-export { isPostgresUrl }
+export { ConfigError, isPostgresUrl }
 
 export type Env = Readonly<Record<string, string | undefined>>
-
-export class ConfigError extends Error {
-  override name = 'ConfigError'
-  readonly variable: string
-
-  constructor(variable: string, message: string) {
-    super(`${variable}: ${message}`)
-    this.variable = variable
-  }
-}
 
 const USERNAME_PATTERN = /^[a-z0-9_.-]{3,32}$/
 
