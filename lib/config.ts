@@ -15,6 +15,7 @@ import * as v from 'valibot'
 import { ConfigError } from './config-error.ts'
 import type { DriverSettings } from './db/driver.ts'
 import { isPostgresUrl } from './db/urls.ts'
+import { readCorsPolicy, type CorsPolicy } from './http/cors-policy.ts'
 
 export { ConfigError, isPostgresUrl }
 
@@ -126,6 +127,8 @@ export interface DevConfig {
   readonly pglite: { readonly dataDir: string; readonly port: number }
   /** Port of the local Neon WebSocket proxy; 0 picks a free one (`sst dev` fixes it). */
   readonly wsProxyPort: number
+  /** The CORS policy the app applies (CORS_ORIGINS); read here too so that a bad value stops the start. */
+  readonly cors: CorsPolicy | undefined
 }
 
 export const DEV_ADMIN = { username: 'admin', password: 'admin-dev-password' } as const
@@ -142,6 +145,7 @@ export function readDevConfig(env: Env, resources: LinkedResources = Resource): 
     jwtSecret: parsed.JWT_SECRET,
     pglite: { dataDir: parsed.PGLITE_DATA_DIR, port: parsed.PGLITE_PORT },
     wsProxyPort: parsed.WS_PROXY_PORT,
+    cors: readCorsPolicy(env),
   }
 }
 
