@@ -179,6 +179,8 @@ describe('readCorsPolicy (CORS_ORIGINS)', () => {
     'https://user:pw@app.example.com',
     'https://app.example.com:99999',
     'https://',
+    'https://*',
+    'https://*.example.com',
     'null',
     'https://app.example.com https://other.example.com',
   ]

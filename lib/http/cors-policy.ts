@@ -34,8 +34,12 @@ const RULES = {
   maxAgeSeconds: 600,
 } as const satisfies Omit<CorsPolicy, 'origins'>
 
-/** `scheme://host[:port]`, an optional trailing slash, nothing else (no path, query or user). */
-const ORIGIN = /^https?:\/\/[^/?#@\s]+\/?$/i
+/**
+ * `scheme://host[:port]`, an optional trailing slash, nothing else (no path, query or user),
+ * and no `*` in the host, which API Gateway would read as a pattern (`https://*`: every HTTPS
+ * origin) and hono/cors as a name that no origin has.
+ */
+const ORIGIN = /^https?:\/\/[^/?#@\s*]+\/?$/i
 
 /** An origin as a browser sends it in `Origin` (host lower-cased, default port dropped); undefined if it is none. */
 function originOf(value: string): string | undefined {
