@@ -1,12 +1,15 @@
 /**
  * The service's one CORS policy, configured by `CORS_ORIGINS` alone: the app applies it on
- * every runtime (lib/http/cors.ts: the dev server, each Lambda function, the Worker).
+ * every runtime (lib/http/cors.ts: the dev server, each Lambda function, the Worker), and
+ * the deployment gives API Gateway the same (`apiGatewayCors`), since an HTTP API with CORS
+ * configured answers preflights itself and drops the CORS headers of the functions' answers.
  *
  * Unset or empty, no origin but the API's own may read its answers, and no CORS header is
  * sent. Credentials are never allowed: the API takes bearer tokens, not cookies, and a page
  * sends its token itself.
  *
- * No imports but the import-free ConfigError: every function carries it.
+ * No imports but the import-free ConfigError, so that SST's build of sst.config.ts can load it
+ * (infra/settings.ts reads the same variable at deploy time).
  */
 import { ConfigError } from '../config-error.ts'
 
@@ -68,4 +71,22 @@ export function readCorsPolicy(env: Readonly<Record<string, string | undefined>>
     throw new ConfigError('CORS_ORIGINS', 'must be origins separated by commas, each http:// or https://, a host and an optional port, e.g. https://app.example.com (no path, query or user)')
   }
   return { origins: [...new Set(origins as string[])], ...RULES }
+}
+
+/** What `CORS_ORIGINS` holds for the policy: the functions and the Worker are given it so. */
+export function corsOriginsValue(policy: CorsPolicy): string {
+  return policy.origins.join(',')
+}
+
+/** SST's `ApiGatewayV2` `cors` argument for the policy: `false` (API Gateway answers no CORS) for none. */
+export function apiGatewayCors(policy: CorsPolicy | undefined) {
+  if (policy === undefined) return false
+  return {
+    allowOrigins: [...policy.origins],
+    allowMethods: [...policy.methods],
+    allowHeaders: [...policy.allowHeaders],
+    exposeHeaders: [...policy.exposeHeaders],
+    maxAge: `${policy.maxAgeSeconds} seconds` as const,
+    allowCredentials: false,
+  }
 }
