@@ -1,9 +1,10 @@
 /**
  * The one CORS policy (CORS_ORIGINS, lib/http/cors-policy.ts), the same wherever the service
  * runs: through the Lambda handlers (payload-2.0 events; a preflight goes to the `$default`
- * function, as no route takes OPTIONS), over HTTP against the dev server, and in workerd
- * against the edge bundle; each unset (the default: no cross-origin access) and set. The
- * routes asked answer from the test database, PGlite or DATABASE_URL's server.
+ * function, as no route takes OPTIONS), over HTTP against the dev server, against built
+ * functions in the Lambda emulator, and in workerd against the edge bundle; each unset (the
+ * default: no cross-origin access) and set. The routes asked answer from the test database,
+ * PGlite or DATABASE_URL's server.
  */
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -12,11 +13,12 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { Hono } from 'hono/tiny'
 import { Miniflare } from 'miniflare'
-import { buildWorker } from '../../lib/dev/build.ts'
+import { buildFunction, buildWorker } from '../../lib/dev/build.ts'
 import type { DevDatabase } from '../../lib/dev/database.ts'
+import { startEmulator, type FunctionSpec } from '../../lib/dev/emulator/emulator.ts'
 import { createApp, type AppEnv } from '../../lib/http/app.ts'
 import { readCorsPolicy } from '../../lib/http/cors-policy.ts'
-import { MANIFEST } from '../../lib/manifest.ts'
+import { DEFAULT_ENTRY, MANIFEST } from '../../lib/manifest.ts'
 import { externalUrl, functionEnv, startTestDatabase } from '../support/database.ts'
 import { startDev, stopDev } from '../support/dev-server.ts'
 import { httpCaller, startGateway, type Answer, type Call } from '../support/gateway.ts'
@@ -136,6 +138,23 @@ corsSuite('over HTTP against the dev server', async (corsOrigins) => {
       rmSync(dataRoot, { recursive: true, force: true })
     },
   }
+})
+
+describe('CORS in the Lambda emulator (npm run dev:lambda: built bundles, hono/cors a chunk of its own)', () => {
+  let functions: FunctionSpec[]
+  const out = mkdtempSync(join(process.cwd(), '.data', 'cors-emulated-'))
+  before(async () => {
+    const entries = [['GET /health', 'functions/health/get.ts'], ['GET /users/me', 'functions/users/me/get.ts'], ['$default', DEFAULT_ENTRY]]
+    functions = []
+    for (const [routeKey, entry] of entries) functions.push({ routeKey: routeKey as string, bundle: (await buildFunction(entry as string, out)).file })
+  })
+  after(() => rmSync(out, { recursive: true, force: true }))
+
+  corsSuite('with CORS_ORIGINS in the functions\' environment', async (corsOrigins) => {
+    const env = { ...functionEnv(await testDatabase()), PATH: process.env.PATH ?? '', CORS_ORIGINS: corsOrigins }
+    const emulator = await startEmulator({ functions, env, concurrency: 1, log: () => undefined })
+    return { call: httpCaller(emulator.url), close: () => emulator.close() }
+  })
 })
 
 describe('CORS in workerd (the edge bundle)', () => {
