@@ -2,14 +2,24 @@
  * The HTTP API: one function per route file of functions/ (lib/generated/functions.json), each linked to the values its code reads
  * through `Resource` (lib/config.ts) and to no others (infra/secrets.ts); and, when
  * EDGE_WORKER=1, the same routes as one Cloudflare Worker.
+ *
+ * One CORS policy (CORS_ORIGINS, lib/http/cors-policy.ts) for all of them: API Gateway's own
+ * (it answers preflights and replaces the functions' CORS headers; SST's default would allow
+ * every origin), and in each function's and the Worker's environment, so that their
+ * middleware answers the same wherever they are reached otherwise.
  */
+import { apiGatewayCors, corsOriginsValue, type CorsPolicy } from '../lib/http/cors-policy'
 import { DEFAULT_ENTRY, DEFAULT_FUNCTION, FUNCTION_TIMEOUT_SECONDS, MANIFEST, memoryOf, type Secret } from '../lib/manifest'
 import { linksOf, type Links } from './secrets'
 
 const handlerOf = (entry: string) => entry.replace(/\.ts$/, '.handler')
 
-export function createApi(links: Links) {
-  const api = new sst.aws.ApiGatewayV2('Api')
+/** What a function or the Worker is told of the policy: CORS_ORIGINS, or nothing for none. */
+const corsEnvironment = (cors: CorsPolicy | undefined): Record<string, string> => (cors === undefined ? {} : { CORS_ORIGINS: corsOriginsValue(cors) })
+
+export function createApi(links: Links, cors: CorsPolicy | undefined) {
+  const api = new sst.aws.ApiGatewayV2('Api', { cors: apiGatewayCors(cors) })
+  const environment = corsEnvironment(cors)
   for (const route of MANIFEST) {
     api.route(`${route.method} ${route.path}`, {
       handler: handlerOf(route.entry),
@@ -24,6 +34,7 @@ export function createApi(links: Links) {
       // One request per instance; the retries and fallbacks work inside this deadline.
       timeout: `${FUNCTION_TIMEOUT_SECONDS} seconds`,
       link: linksOf(links, route.secrets as readonly Secret[]),
+      environment,
     })
   }
   // Whatever no route takes: FastAPI's 404, or 405 with Allow (API Gateway's own 404 is not
@@ -34,15 +45,17 @@ export function createApi(links: Links) {
     architecture: 'arm64',
     memory: `${DEFAULT_FUNCTION.memoryMb} MB`,
     timeout: `${DEFAULT_FUNCTION.timeoutSeconds} seconds`,
+    environment,
   })
   return api
 }
 
 /** Every route as one Worker: a Neon Pool per request, closed after it (lib/edge/worker.ts). */
-export function createEdge(links: Links) {
+export function createEdge(links: Links, cors: CorsPolicy | undefined) {
   return new sst.cloudflare.Worker('Edge', {
     handler: 'functions/_edge.ts',
     url: true,
     link: linksOf(links, ['DatabaseUrl', 'DatabaseReplicaUrl', 'JwtSecret']),
+    environment: corsEnvironment(cors),
   })
 }

@@ -4,7 +4,9 @@
  * before the platform is set up) and tests can call it directly.
  */
 
+import { ConfigError } from '../lib/config-error.ts'
 import { isNeonHost, isPostgresUrl } from '../lib/db/urls.ts'
+import { readCorsPolicy, type CorsPolicy } from '../lib/http/cors-policy.ts'
 
 /**
  * The provider versions the installed SST CLI accepts: those its platform is built against
@@ -69,6 +71,19 @@ export function providersFor(env: ShellEnv): Record<string, string> {
     edge = false
   }
   return edge ? { ...always, cloudflare } : always
+}
+
+/**
+ * CORS_ORIGINS: the origins whose pages may call the API, read as the functions read it
+ * (lib/http/cors-policy.ts), so that API Gateway's CORS and the functions' own are one policy;
+ * undefined (none) when unset. Read in dev mode too: `sst dev` deploys the API Gateway.
+ */
+export function readCors(env: ShellEnv): CorsPolicy | undefined {
+  try {
+    return readCorsPolicy(env)
+  } catch (error) {
+    throw error instanceof ConfigError ? new VisibleError(error.message) : error
+  }
 }
 
 function readPort(env: ShellEnv, name: string, fallback: number): number {

@@ -12,22 +12,14 @@
  */
 import { Resource } from 'sst/resource'
 import * as v from 'valibot'
+import { ConfigError } from './config-error.ts'
 import type { DriverSettings } from './db/driver.ts'
 import { isPostgresUrl } from './db/urls.ts'
+import { readCorsPolicy, type CorsPolicy } from './http/cors-policy.ts'
 
-export { isPostgresUrl }
+export { ConfigError, isPostgresUrl }
 
 export type Env = Readonly<Record<string, string | undefined>>
-
-export class ConfigError extends Error {
-  override name = 'ConfigError'
-  readonly variable: string
-
-  constructor(variable: string, message: string) {
-    super(`${variable}: ${message}`)
-    this.variable = variable
-  }
-}
 
 const USERNAME_PATTERN = /^[a-z0-9_.-]{3,32}$/
 
@@ -135,6 +127,8 @@ export interface DevConfig {
   readonly pglite: { readonly dataDir: string; readonly port: number }
   /** Port of the local Neon WebSocket proxy; 0 picks a free one (`sst dev` fixes it). */
   readonly wsProxyPort: number
+  /** The CORS policy the app applies (CORS_ORIGINS); read here too so that a bad value stops the start. */
+  readonly cors: CorsPolicy | undefined
 }
 
 export const DEV_ADMIN = { username: 'admin', password: 'admin-dev-password' } as const
@@ -151,6 +145,7 @@ export function readDevConfig(env: Env, resources: LinkedResources = Resource): 
     jwtSecret: parsed.JWT_SECRET,
     pglite: { dataDir: parsed.PGLITE_DATA_DIR, port: parsed.PGLITE_PORT },
     wsProxyPort: parsed.WS_PROXY_PORT,
+    cors: readCorsPolicy(env),
   }
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { ConfigError, DEV_ADMIN, readDevConfig, readFunctionConfig, readThrottleConfig, type Env } from '../lib/config.ts'
+import { readCorsPolicy } from '../lib/http/cors-policy.ts'
 
 function configError(read: () => unknown): ConfigError {
   try {
@@ -176,4 +177,52 @@ describe('readThrottleConfig', () => {
       assert.match(error.message, message)
     })
   }
+})
+
+describe('readCorsPolicy (CORS_ORIGINS)', () => {
+  it('allows no other origin when unset, empty or blank: the restrictive default', () => {
+    for (const value of [undefined, '', '  ', ' , ']) assert.equal(readCorsPolicy({ CORS_ORIGINS: value }), undefined, JSON.stringify(value))
+    assert.equal(readDevConfig({}).cors, undefined)
+  })
+
+  it('takes origins as browsers send them: host lower-cased, default port and trailing slash dropped, each once', () => {
+    const policy = readCorsPolicy({ CORS_ORIGINS: 'https://App.Example.com:443/, http://localhost:5173 ,https://app.example.com,http://[::1]:8080' })
+    assert.deepEqual(policy?.origins, ['https://app.example.com', 'http://localhost:5173', 'http://[::1]:8080'])
+    assert.deepEqual(readDevConfig({ CORS_ORIGINS: 'http://127.0.0.1:3001' }).cors?.origins, ['http://127.0.0.1:3001'])
+  })
+
+  it('takes * alone for every origin', () => {
+    assert.deepEqual(readCorsPolicy({ CORS_ORIGINS: ' * ' })?.origins, ['*'])
+  })
+
+  const notOrigins = [
+    'app.example.com',
+    'ftp://app.example.com',
+    'https://app.example.com/app',
+    'https://app.example.com?from=x',
+    'https://app.example.com#top',
+    'https://user:pw@app.example.com',
+    'https://app.example.com:99999',
+    'https://',
+    'https://*',
+    'https://*.example.com',
+    'null',
+    'https://app.example.com https://other.example.com',
+  ]
+  for (const value of notOrigins) {
+    it(`names CORS_ORIGINS in one line when it lists ${JSON.stringify(value)}`, () => {
+      const error = configError(() => readCorsPolicy({ CORS_ORIGINS: `http://localhost:5173,${value}` }))
+      assert.equal(error.variable, 'CORS_ORIGINS')
+      assert.match(error.message, /^CORS_ORIGINS: must be origins separated by commas, each http:\/\/ or https:\/\/, a host and an optional port/)
+      assert.doesNotMatch(error.message, /\n/)
+    })
+  }
+
+  it('refuses * with other origins', () => {
+    assert.equal(configError(() => readCorsPolicy({ CORS_ORIGINS: '*, https://app.example.com' })).message, 'CORS_ORIGINS: * (every origin) cannot be listed with other origins')
+  })
+
+  it('stops the dev tools at start on a bad value (readDevConfig)', () => {
+    assert.equal(configError(() => readDevConfig({ CORS_ORIGINS: 'https://app.example.com/app' })).variable, 'CORS_ORIGINS')
+  })
 })

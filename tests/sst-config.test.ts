@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test'
 import { inspect } from 'node:util'
 import { DEFAULT_ENTRY, MANIFEST } from '../lib/manifest.ts'
 import { DEV_DATABASE_PORTS, PROVIDERS } from '../infra/settings.ts'
+import { apiGatewayCors, readCorsPolicy } from '../lib/http/cors-policy.ts'
 import { appOf, loadSstConfig, runConfig, StandInOutput, StandInSecret, type Recorded, type Shell, type SstConfig } from './support/sst.ts'
 
 /** What `sst secret set` gave a stage that has its required secrets. */
@@ -156,6 +157,51 @@ describe('sst.config.ts run() with the Worker switched on (EDGE_WORKER=1)', () =
     assert.deepEqual(outputs, { url: 'https://api.example.invalid', edge: 'https://edge.example.invalid' })
     const module = (await import('../functions/_edge.ts')) as { default: { fetch: unknown } }
     assert.equal(typeof module.default.fetch, 'function')
+  })
+})
+
+describe('sst.config.ts run(): one CORS policy (CORS_ORIGINS) for API Gateway, the functions and the Worker', () => {
+  const ORIGINS = 'https://app.example.com, http://localhost:5173'
+
+  it('turns API Gateway\'s CORS off by default (SST\'s own default allows every origin), and tells no function of any', async () => {
+    const { recorded } = await runConfig(config, { dev: false, shell: { ...STAGE_SECRETS, EDGE_WORKER: '1' } })
+    assert.equal(recorded.apis[0]?.args.cors, false)
+    for (const route of routesOf(recorded)) assert.deepEqual(route.args.environment, {}, route.key)
+    assert.deepEqual(recorded.workers[0]?.args.environment, {})
+  })
+
+  it('gives API Gateway the policy the functions apply, and each function and the Worker its CORS_ORIGINS', async () => {
+    const { recorded } = await runConfig(config, { dev: false, shell: { ...STAGE_SECRETS, EDGE_WORKER: '1', CORS_ORIGINS: ORIGINS } })
+    const cors = recorded.apis[0]?.args.cors
+    assert.deepEqual(cors, apiGatewayCors(readCorsPolicy({ CORS_ORIGINS: ORIGINS })))
+    // SST fills what is left out with "*" (every origin, method and header): all are given.
+    assert.deepEqual(cors, {
+      allowOrigins: ['https://app.example.com', 'http://localhost:5173'],
+      allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowHeaders: ['authorization', 'content-type', 'x-request-id'],
+      exposeHeaders: ['x-request-id', 'retry-after', 'age', 'cache-status', 'location', 'www-authenticate', 'allow'],
+      maxAge: '600 seconds',
+      allowCredentials: false,
+    })
+    const environment = { CORS_ORIGINS: 'https://app.example.com,http://localhost:5173' }
+    for (const route of routesOf(recorded)) assert.deepEqual(route.args.environment, environment, route.key)
+    assert.deepEqual(recorded.workers[0]?.args.environment, environment)
+    // What a function is told reads back as the same policy.
+    assert.deepEqual(readCorsPolicy(environment), readCorsPolicy({ CORS_ORIGINS: ORIGINS }))
+  })
+
+  it('applies it in sst dev too, whose API Gateway is deployed', async () => {
+    const { recorded } = await runConfig(config, { dev: true, shell: { CORS_ORIGINS: ORIGINS } })
+    assert.deepEqual(recorded.apis[0]?.args.cors, apiGatewayCors(readCorsPolicy({ CORS_ORIGINS: ORIGINS })))
+  })
+
+  it('stops a deploy whose CORS_ORIGINS is not a list of origins, with one line naming it', async () => {
+    await assert.rejects(runConfig(config, { dev: false, shell: { ...STAGE_SECRETS, CORS_ORIGINS: '*, https://app.example.com' } }), shownAs('CORS_ORIGINS: * (every origin) cannot be listed with other origins'))
+    await assert.rejects(runConfig(config, { dev: false, shell: { ...STAGE_SECRETS, CORS_ORIGINS: 'https://app.example.com/app' } }), (error: unknown) => {
+      assert.ok(error instanceof Error)
+      assert.match(inspect(error).split('\n')[0] ?? '', /^VisibleError: CORS_ORIGINS: must be origins separated by commas/)
+      return true
+    })
   })
 })
 

@@ -30,10 +30,13 @@ async function main(): Promise<void> {
   const functions = await buildManifestFunctions(out)
   console.log(`build     ${functions.length} functions in ${out}`)
   // Instances see only what a Lambda function would: its configuration, not this shell's.
+  // CORS_ORIGINS as the deployment gives it (infra/api.ts); where API Gateway would answer a
+  // preflight itself, the `$default` function answers it here, by the same policy.
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     ...setup.env,
     ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
+    ...(process.env.CORS_ORIGINS ? { CORS_ORIGINS: process.env.CORS_ORIGINS } : {}),
   }
   const emulator = await startEmulator({ functions, env, port: config.port, concurrency, idleMs })
   stops.push(() => emulator.close())

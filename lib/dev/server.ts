@@ -60,6 +60,7 @@ async function main(config: DevConfig): Promise<void> {
   fetch = (request, bindings) => app.hono.fetch(request, bindings as never)
   const url = `http://127.0.0.1:${port}`
   console.log(`api       ${url}`)
+  if (config.cors) console.log(`cors      ${config.cors.origins.join(' ')} (CORS_ORIGINS)`)
   for (const route of functions) console.log(`          ${route.method} ${url}${route.path}`)
   console.log(`ready in ${((performance.now() - startedAt) / 1000).toFixed(1)}s; Ctrl-C stops`)
 }

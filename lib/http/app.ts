@@ -3,7 +3,8 @@
  * middleware) mounted under the toolkit's first middleware, which gives every request its
  * scope (`c.var.scope`: request id, deadline, lifespans' state, dependencies, background
  * tasks), puts the request id on every answer, runs what is left after the response, and
- * writes one structured log line. What no route serves is FastAPI's 404, or 405 with `Allow`
+ * writes one structured log line. Next, when `CORS_ORIGINS` names origins, the CORS policy
+ * (cors-policy.ts), before any route. What no route serves is FastAPI's 404, or 405 with `Allow`
  * when the path exists for other methods; anything thrown is FastAPI's error shape. Hono
  * middleware of the routes' apps runs around all of it, error answers included, wherever the
  * app runs: the Lambda adapter (lambda.ts), the dev server and a Worker all call `fetch`.
@@ -14,6 +15,8 @@ import { matchedRoutes } from 'hono/route'
 import type { Env } from '../config.ts'
 import { writeLogLine } from '../log.ts'
 import { BackgroundTasks } from './background.ts'
+import { corsMiddleware } from './cors.ts'
+import { readCorsPolicy } from './cors-policy.ts'
 import { analyze, DependencySolver, type Dependency, type DependencyMap, type RequestScope, type Overrides } from './depends.ts'
 import type { AppEnv, LambdaBindings } from './env.ts'
 import { methodNotAllowed, notFound, toReply } from './errors.ts'
@@ -35,7 +38,7 @@ export interface KnownRoute {
 export interface AppOptions {
   /** Hono apps of routes; mounted at `/` in this order. */
   readonly routes: Hono<AppEnv> | readonly Hono<AppEnv>[]
-  /** Handed to lifespans (the database URL); process.env unless given. */
+  /** Handed to lifespans (the database URL) and read for the CORS policy; process.env unless given. */
   readonly env?: Env
   /** Routes served elsewhere that decide 404 or 405 (the catch-all function knows them all). */
   readonly knownRoutes?: readonly KnownRoute[]
@@ -273,6 +276,10 @@ export function createApp(options: AppOptions): App {
 
   const hono = new Hono<AppEnv>()
   hono.use(requestScope)
+  // Inside the scope, so that a preflight's answer has a request id and a log line too; only
+  // when an origin is configured, so that by default nothing runs for it.
+  const cors = readCorsPolicy(env)
+  if (cors !== undefined) hono.use(corsMiddleware(cors))
   for (const app of mounted) hono.route('/', app)
   const routes = describeRoutes(hono)
   const routeKeys = new Map(routes.map((item) => [`${item.method} ${item.honoPath}`, item.key]))
@@ -381,7 +388,7 @@ export function createApp(options: AppOptions): App {
 }
 
 /** Worker bindings as configuration: the string ones (vars and secrets). */
-function stringBindings(env: unknown): Record<string, string> {
+export function stringBindings(env: unknown): Record<string, string> {
   const out: Record<string, string> = {}
   if (typeof env !== 'object' || env === null) return out
   for (const [name, value] of Object.entries(env)) if (typeof value === 'string') out[name] = value

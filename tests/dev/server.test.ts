@@ -134,6 +134,11 @@ describe('npm run dev with bad configuration', () => {
     assert.doesNotMatch(result.stderr, /secret-pw/)
   })
 
+  it('names CORS_ORIGINS in one line when it lists something that is not an origin', async () => {
+    const result = await runTool(SERVER, cleanEnv({ CORS_ORIGINS: 'https://app.example.com/app' }))
+    assertOneLineError(result, /^error: CORS_ORIGINS: must be origins separated by commas/)
+  })
+
   it('names DATABASE_URL in one line when nothing listens at its address', async () => {
     const result = await runTool(SERVER, cleanEnv({ DATABASE_URL: 'postgres://postgres:secret-pw@127.0.0.1:1/app' }))
     assertOneLineError(

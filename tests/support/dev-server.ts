@@ -19,7 +19,10 @@ export async function startDev(env: Record<string, string | undefined>): Promise
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`dev server not ready in 60 s:\n${output}`)), 60_000)
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL') // nothing would stop it: the caller has no Running to stop
+      reject(new Error(`dev server not ready in 60 s:\n${output}`))
+    }, 60_000)
     const check = () => {
       if (/^ready in /m.test(output)) {
         clearTimeout(timer)

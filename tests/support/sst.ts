@@ -95,14 +95,17 @@ export interface RouteArgs {
   readonly memory: string
   readonly timeout: string
   readonly link?: StandInLinkable[]
+  readonly environment?: Record<string, string>
 }
 
 class ApiGatewayV2 {
   readonly name: string
+  readonly args: { cors?: unknown }
   readonly routes: { key: string; args: RouteArgs }[] = []
   readonly url = 'https://api.example.invalid'
-  constructor(name: string) {
+  constructor(name: string, args: ApiGatewayV2['args'] = {}) {
     this.name = name
+    this.args = args
     recorded.apis.push(this)
   }
   route(key: string, args: RouteArgs) {
@@ -114,7 +117,7 @@ class ApiGatewayV2 {
 class Worker {
   readonly url = 'https://edge.example.invalid'
   readonly name: string
-  readonly args: { handler: string; url: boolean; link: StandInLinkable[] }
+  readonly args: { handler: string; url: boolean; link: StandInLinkable[]; environment?: Record<string, string> }
   constructor(name: string, args: Worker['args']) {
     checkLinks(name, args.link)
     this.name = name
@@ -162,6 +165,7 @@ const SHELL = [
   'DATABASE_URL',
   'PGLITE_PORT',
   'WS_PROXY_PORT',
+  'CORS_ORIGINS',
   // What `sst secret set` gives the config (sst.Secret reads these).
   'SST_SECRET_DatabaseUrl',
   'SST_SECRET_AdminPassword',
