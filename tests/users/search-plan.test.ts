@@ -26,6 +26,25 @@ function indexScans(node: PlanNode): string[] {
   return [...own, ...(node.Plans ?? []).flatMap(indexScans)]
 }
 
+/**
+ * A term that matches ten seeded users (seed04217 matches seed042170 … seed042179) and that
+ * no statistic of the searched columns holds. ANALYZE samples rows at random, and a term
+ * found in a histogram bound is estimated to match about 2% of rows, for which a scan in id
+ * order is the cheaper plan for a page of 13; so the term is one the sample left out.
+ */
+async function selectiveTerm(pool: Pool): Promise<string> {
+  const { rows } = await pool.query(
+    `SELECT coalesce(string_agg(coalesce(histogram_bounds::text, '') || coalesce(most_common_vals::text, ''), ' '), '') AS stats
+     FROM pg_stats WHERE tablename = 'users' AND attname IN ('username', 'email', 'full_name')`,
+  )
+  const stats = String(rows[0].stats).toLowerCase()
+  for (let n = 4217; n < 9999; n += 101) {
+    const term = `seed0${n}`
+    if (!stats.includes(term)) return term.toUpperCase()
+  }
+  throw new Error('every candidate term is in the statistics')
+}
+
 describe('searching 100,000 users', () => {
   let database: DevDatabase
   let pool: Pool
@@ -49,7 +68,7 @@ describe('searching 100,000 users', () => {
   })
 
   it('plans the page and the count of a selective search on the three trigram indexes', async () => {
-    const statements = listingStatements(1, 13, 'SEED04217')
+    const statements = listingStatements(1, 13, await selectiveTerm(pool))
     for (const statement of [statements.rows, statements.count]) {
       const { rows } = await pool.query(`EXPLAIN (FORMAT JSON) ${statement.sql}`, statement.args)
       const plan = (rows[0]['QUERY PLAN'] as { Plan: PlanNode }[])[0]?.Plan as PlanNode
