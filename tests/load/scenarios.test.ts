@@ -262,8 +262,10 @@ describe('npm run load --url, against npm run dev:lambda', () => {
     const { report } = written
     assert.equal(run.code, 0, run.stdout + run.stderr)
     assert.deepEqual(failedChecks(report), [])
-    assert.ok(report.requests >= 40, `${report.requests} requests`)
-    assert.deepEqual(Object.keys(report.statuses), ['200'])
+    // How many of the 80 scheduled were sent depends on how fast the machine answers (three
+    // connections, one request each at a time); that every one sent was answered 200 does not.
+    assert.ok(report.requests > 0, `${report.requests} requests`)
+    assert.deepEqual(report.statuses, { 200: report.requests })
     assert.ok(report.coldStarts >= 1)
     assert.equal(report.initMs.count, report.coldStarts)
     assert.equal(report.connections, undefined, 'no --database-url: not sampled')
