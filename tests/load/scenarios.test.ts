@@ -270,7 +270,8 @@ describe('npm run load --url, against npm run dev:lambda', () => {
     assert.equal(report.initMs.count, report.coldStarts)
     assert.equal(report.connections, undefined, 'no --database-url: not sampled')
     // The emulator started one instance for the reachability check (GET /health), one for the
-    // sign-in, and one per cold answer.
-    assert.equal(initLines(output), report.coldStarts + 2)
+    // sign-in, and one per cold answer; and, on a slow machine, some for requests still in
+    // flight when the run ended, whose answers the report does not count.
+    assert.ok(initLines(output) >= report.coldStarts + 2, `${initLines(output)} instances started, ${report.coldStarts} cold answers`)
   })
 })
