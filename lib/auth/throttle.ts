@@ -11,7 +11,8 @@
  * failures are held against either (many people sign in from one address); one that was never
  * decided (the database did not answer) takes back both.
  *
- * The counters are in Redis when REDIS_URL names one, so that every instance counts together.
+ * The counters are in Redis when REDIS_URL names one (the stale cache's shared tier), so that
+ * every instance counts together.
  * The instance counts too, in a bounded map, and goes by its own counts when Redis does not
  * answer; without Redis the limits hold per instance (a Lambda instance, a Workers isolate).
  */
@@ -20,7 +21,7 @@ import { clientAddress, clientNetwork } from '../http/client-address.ts'
 import { depends } from '../http/depends.ts'
 import { HttpError } from '../http/errors.ts'
 import { lifespan } from '../http/lifespan.ts'
-import { BoundedLru, type SharedStore, type StaleCache } from '../http/stale-cache.ts'
+import { BoundedLru, sharedCache, type SharedStore, type StaleCache } from '../http/stale-cache.ts'
 
 interface Counted {
   readonly count: number
@@ -61,16 +62,10 @@ function countersOf(cache: StaleCache): LocalCounters {
   return counters
 }
 
-/** The limits, and Redis when there is one (closed when the instance stops). */
+/** The limits, read as the instance starts. */
 export const throttling = lifespan('signInThrottle', async function* ({ env }) {
-  const config = readThrottleConfig(env)
-  const shared = await (await import('../cache/redis.ts')).sharedStoreFromEnv(env)
-  try {
-    yield { config, shared }
-  } finally {
-    await shared?.close()
-  }
-}, { secrets: ['RedisUrl'] })
+  yield readThrottleConfig(env)
+})
 
 // Usernames are matched as they are written (findLogin); one longer than any username is cut,
 // so that a key stays small whatever is sent.
@@ -130,8 +125,13 @@ export class SignInThrottle {
   }
 }
 
-/** The sign-in route's throttle, for the client that sent the request. */
+/**
+ * The sign-in route's throttle, for the client that sent the request. It counts in the app's
+ * shared tier (`sharedCache`: the function connects it to Redis as it starts), so an instance
+ * holds one Redis connection whatever uses it.
+ */
 export const signInThrottle = depends(
-  { name: 'signInThrottle', lifespans: [throttling] },
-  (_, scope): SignInThrottle => new SignInThrottle({ ...scope.state(throttling), local: countersOf(scope.cache), address: clientAddress(scope.context) }),
+  { name: 'signInThrottle', lifespans: [throttling, sharedCache] },
+  (_, scope): SignInThrottle =>
+    new SignInThrottle({ config: scope.state(throttling), shared: scope.cache.shared, local: countersOf(scope.cache), address: clientAddress(scope.context) }),
 )

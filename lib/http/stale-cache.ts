@@ -130,6 +130,11 @@ export class StaleCache {
     })
   }
 
+  /** The shared tier, for what else counts across instances (the sign-in throttle). */
+  get shared(): SharedStore | undefined {
+    return this.#shared
+  }
+
   /** Adds the shared tier once it is connected (a function connects it as it starts). */
   useShared(shared: SharedStore | undefined): void {
     this.#shared = shared
