@@ -75,6 +75,7 @@ async function run(options: LoadOptions): Promise<number> {
           poolMax: options.poolMax,
           concurrency: options.concurrency,
           connectionLimit: options.connectionLimit,
+          functionSettings: options.functionSettings,
           log: (line) => functionsLog.write(`${line}\n`),
           say,
         })

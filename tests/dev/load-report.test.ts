@@ -40,6 +40,12 @@ describe('load tool: command line', () => {
     assert.equal(options.databaseUrl, 'postgres://u@db.example.com/app')
   })
 
+  it('passes the functions\' own settings from the environment to a local run, and none to a deployed one', () => {
+    const env = { DATABASE_CONNECT_TIMEOUT_MS: '8000', REDIS_COMMAND_TIMEOUT_MS: '50', DATABASE_POOL_MAX: '9', JWT_SECRET: 'not-passed' }
+    assert.deepEqual(parseLoadOptions(['burst'], env).functionSettings, { DATABASE_CONNECT_TIMEOUT_MS: '8000', REDIS_COMMAND_TIMEOUT_MS: '50' })
+    assert.deepEqual(parseLoadOptions(['steady', '--url', 'https://x', '--token', 't'], env).functionSettings, {})
+  })
+
   const wrong: [string[], Record<string, string>, RegExp][] = [
     [[], {}, /^scenario: is required/],
     [['soak'], {}, /^scenario: must be one of steady, burst, ramp, fault, not "soak"/],
@@ -68,9 +74,12 @@ describe('load tool: command line', () => {
     [['steady', '--database-url', 'postgres://h/db'], {}, /^--database-url: is for --url/],
     [['steady', '--url', 'https://x', '--token', 't', '--database-url', 'mysql://h/db'], {}, /^--database-url: must be a postgres:\/\/ or postgresql:\/\/ URL/],
     [['steady', '--paths', '/users/me,users'], {}, /^--paths: each path starts with one "\/", not "users"/],
+    [['burst'], { DATABASE_CONNECT_TIMEOUT_MS: '5s' }, /^DATABASE_CONNECT_TIMEOUT_MS: must be a whole number/],
+    [['burst'], { DATABASE_RETRY_ATTEMPTS: '0' }, /^DATABASE_RETRY_ATTEMPTS: must be from 1 to 10/],
+    [['burst'], { REDIS_COMMAND_TIMEOUT_MS: '-1' }, /^REDIS_COMMAND_TIMEOUT_MS: must be a whole number/],
   ]
   for (const [argv, env, message] of wrong) {
-    it(`refuses ${JSON.stringify(argv)} with one line naming what is wrong`, () => {
+    it(`refuses ${JSON.stringify(argv)}${Object.keys(env).length > 0 ? ` with ${JSON.stringify(env)}` : ''} with one line naming what is wrong`, () => {
       assert.throws(() => parseLoadOptions(argv, env), (error: Error) => message.test(error.message))
     })
   }

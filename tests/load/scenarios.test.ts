@@ -7,7 +7,7 @@
 // this folder after the other tests, alone.
 import assert from 'node:assert/strict'
 import type { ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { chromium } from 'playwright-core'
@@ -43,6 +43,7 @@ interface Written {
 }
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+mkdirSync(join(ROOT, '.data'), { recursive: true }) // a fresh clone has none until something runs
 const out = mkdtempSync(join(ROOT, '.data', 'load-test-'))
 // With DATABASE_URL the tool signs the load in as this super_admin (made if missing).
 const ADMIN = { ADMIN_USERNAME: 'load_test_admin', ADMIN_PASSWORD: 'load-test-admin-password' }
@@ -73,7 +74,11 @@ describe('npm run load, against the local Lambda emulator', () => {
   let burst: { run: Finished; written: Written; dir: string }
 
   before(async () => {
-    burst = await load(['burst', '--requests', '50'])
+    // The functions wait up to 8 s (of their 10 s deadline) for a connection, not the default
+    // 2 s: this run checks that a healthy database answers every request, and 50 instances
+    // starting at once on two loaded cores may take longer than 2 s to connect to one. How a
+    // request gives up on a database that does not answer is the fault run's question.
+    burst = await load(['burst', '--requests', '50'], { DATABASE_CONNECT_TIMEOUT_MS: '8000' })
   })
 
   it('a burst of 50 to cold functions on a healthy database: every answer 200, connections within instances × pool size', () => {
@@ -203,7 +208,9 @@ function instancesOf(pid: number): number[] {
 describe('npm run load, stopped with Ctrl-C', () => {
   it('stops the load, writes the report of what ran, and leaves no instance behind', async () => {
     const dir = join(out, 'interrupted')
-    const child = spawnTool('lib/dev/load.ts', env, { args: ['steady', '--seconds', '60', '--rate', '20', '--out', dir] })
+    // A run of 5 minutes, stopped as soon as answers come: the report covers far less than
+    // the run, however long the machine took to start the instances.
+    const child = spawnTool('lib/dev/load.ts', env, { args: ['steady', '--seconds', '300', '--rate', '20', '--out', dir] })
     let stdout = ''
     child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
     child.stderr?.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
@@ -223,7 +230,7 @@ describe('npm run load, stopped with Ctrl-C', () => {
     assert.match(stdout, /stopping: the report covers what ran/)
     assert.equal(code, 0, stdout)
     const { report } = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as Written
-    assert.ok(report.requests > 0 && report.seconds < 50, `${report.requests} requests in ${report.seconds} s`)
+    assert.ok(report.requests > 0 && report.seconds < 200, `${report.requests} requests in ${report.seconds} s`)
     assert.deepEqual(instancesOf(child.pid as number), [], 'no instance of its emulator is left')
   })
 })

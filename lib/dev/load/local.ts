@@ -26,6 +26,8 @@ export interface LocalTargetOptions {
   readonly poolMax: number
   readonly concurrency: number
   readonly connectionLimit: number | undefined
+  /** The functions' own settings that the run changes (LoadOptions.functionSettings). */
+  readonly functionSettings: Readonly<Record<string, string>>
   /** Where the functions' output (REPORT lines, request lines) goes. */
   readonly log: (line: string) => void
   /** Progress of the setup, a line at a time. */
@@ -162,6 +164,7 @@ export async function startLocalTarget(options: LocalTargetOptions): Promise<Loc
       DATABASE_POOL_MAX: String(options.poolMax),
       JWT_SECRET: jwtSecret,
       ...(options.env.REDIS_URL ? { REDIS_URL: options.env.REDIS_URL } : {}),
+      ...options.functionSettings,
     }
     // No instance is reaped during a run: every instance started is one the report counts.
     const emulator = await startEmulator({ functions, env, concurrency: options.concurrency, idleMs: 30 * 60_000, log: options.log })

@@ -3,7 +3,7 @@
  * A wrong value is one line naming the option; nothing is half started.
  */
 import { parseArgs } from 'node:util'
-import { ConfigError, isPostgresUrl } from '../../config.ts'
+import { ConfigError, isPostgresUrl, readCacheConfig, readFunctionConfig } from '../../config.ts'
 import type { FaultMode } from '../fault-proxy.ts'
 
 export const SCENARIOS = ['steady', 'burst', 'ramp', 'fault'] as const
@@ -45,10 +45,27 @@ export interface LoadOptions {
   readonly concurrency: number
   /** Local: a PostgreSQL role connection limit for the functions. */
   readonly connectionLimit: number | undefined
+  /** Local: the functions' own settings of FUNCTION_SETTINGS that the environment gives. */
+  readonly functionSettings: Readonly<Record<string, string>>
   /** A request with no answer in this time counts as hung. */
   readonly timeoutSeconds: number
   readonly out: string | undefined
 }
+
+/**
+ * The functions' own settings that a local run takes from the environment it is started in
+ * (`DATABASE_CONNECT_TIMEOUT_MS=8000 npm run load -- burst`); the rest of the functions'
+ * environment is the run's. A deployed API has its own.
+ */
+export const FUNCTION_SETTINGS = [
+  'DATABASE_CONNECT_TIMEOUT_MS',
+  'DATABASE_QUERY_TIMEOUT_MS',
+  'DATABASE_IDLE_TIMEOUT_MS',
+  'DATABASE_RETRY_ATTEMPTS',
+  'DATABASE_BREAKER_THRESHOLD',
+  'DATABASE_BREAKER_COOLDOWN_MS',
+  'REDIS_COMMAND_TIMEOUT_MS',
+] as const
 
 export const USAGE = `usage: npm run load -- <scenario> [options]
 
@@ -71,11 +88,26 @@ local emulator
   --concurrency N        instances per function at most (default 100)
   --db-connection-limit N  connect the functions as a PostgreSQL role limited to N connections
                          (needs DATABASE_URL: the embedded PGlite has one backend)
+  the functions take ${FUNCTION_SETTINGS.join(', ')}
+  from the environment, e.g. DATABASE_CONNECT_TIMEOUT_MS=8000 npm run load -- burst
 
 report
   --out DIR              where report.json, report.html and functions.log go
                          (default .data/load/<scenario>-<time>)
   --timeout S            a request unanswered this long counts as hung (default 30)`
+
+/** Those settings that `env` gives, refused here as the functions would refuse them. */
+function functionSettings(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const settings: Record<string, string> = {}
+  for (const name of FUNCTION_SETTINGS) {
+    const value = env[name]
+    if (value !== undefined && value !== '') settings[name] = value
+  }
+  const probe = { ...settings, DATABASE_URL: 'postgres://load@localhost/load', REDIS_URL: 'redis://localhost:6379' }
+  readFunctionConfig(probe, {})
+  readCacheConfig(probe, {})
+  return settings
+}
 
 interface WholeRule {
   readonly name: string
@@ -229,6 +261,7 @@ export function parseLoadOptions(argv: readonly string[], env: Readonly<Record<s
     concurrency: whole(values.concurrency, { name: 'concurrency', fallback: 100, min: 1, max: 1_000 }),
     connectionLimit: values['db-connection-limit'] === undefined ? undefined : whole(values['db-connection-limit'], { name: 'db-connection-limit', fallback: 1, min: 1, max: 10_000 }),
     timeoutSeconds: whole(values.timeout, { name: 'timeout', fallback: 30, min: 1, max: 600 }),
+    functionSettings: local ? functionSettings(env) : {},
     out: values.out,
   }
 }
