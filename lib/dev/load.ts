@@ -76,6 +76,7 @@ async function run(options: LoadOptions): Promise<number> {
           concurrency: options.concurrency,
           connectionLimit: options.connectionLimit,
           functionSettings: options.functionSettings,
+          functionTimeoutSeconds: options.functionTimeoutSeconds,
           log: (line) => functionsLog.write(`${line}\n`),
           say,
         })

@@ -44,6 +44,8 @@ describe('load tool: command line', () => {
     const env = { DATABASE_CONNECT_TIMEOUT_MS: '8000', REDIS_COMMAND_TIMEOUT_MS: '50', DATABASE_POOL_MAX: '9', JWT_SECRET: 'not-passed' }
     assert.deepEqual(parseLoadOptions(['burst'], env).functionSettings, { DATABASE_CONNECT_TIMEOUT_MS: '8000', REDIS_COMMAND_TIMEOUT_MS: '50' })
     assert.deepEqual(parseLoadOptions(['steady', '--url', 'https://x', '--token', 't'], env).functionSettings, {})
+    assert.equal(parseLoadOptions(['burst', '--function-timeout', '60'], {}).functionTimeoutSeconds, 60)
+    assert.equal(parseLoadOptions(['burst'], {}).functionTimeoutSeconds, undefined)
   })
 
   const wrong: [string[], Record<string, string>, RegExp][] = [
@@ -74,6 +76,8 @@ describe('load tool: command line', () => {
     [['steady', '--database-url', 'postgres://h/db'], {}, /^--database-url: is for --url/],
     [['steady', '--url', 'https://x', '--token', 't', '--database-url', 'mysql://h/db'], {}, /^--database-url: must be a postgres:\/\/ or postgresql:\/\/ URL/],
     [['steady', '--paths', '/users/me,users'], {}, /^--paths: each path starts with one "\/", not "users"/],
+    [['burst', '--function-timeout', '901'], {}, /^--function-timeout: must be a whole number from 1 to 900/],
+    [['steady', '--url', 'https://x', '--token', 't', '--function-timeout', '60'], {}, /^--function-timeout: applies to the local emulator only/],
     [['burst'], { DATABASE_CONNECT_TIMEOUT_MS: '5s' }, /^DATABASE_CONNECT_TIMEOUT_MS: must be a whole number/],
     [['burst'], { DATABASE_RETRY_ATTEMPTS: '0' }, /^DATABASE_RETRY_ATTEMPTS: must be from 1 to 10/],
     [['burst'], { REDIS_COMMAND_TIMEOUT_MS: '-1' }, /^REDIS_COMMAND_TIMEOUT_MS: must be a whole number/],

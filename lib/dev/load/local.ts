@@ -26,6 +26,8 @@ export interface LocalTargetOptions {
   readonly poolMax: number
   readonly concurrency: number
   readonly connectionLimit: number | undefined
+  /** Each function's timeout in seconds; undefined: the deployed one. */
+  readonly functionTimeoutSeconds: number | undefined
   /** The functions' own settings that the run changes (LoadOptions.functionSettings). */
   readonly functionSettings: Readonly<Record<string, string>>
   /** Where the functions' output (REPORT lines, request lines) goes. */
@@ -154,7 +156,9 @@ export async function startLocalTarget(options: LocalTargetOptions): Promise<Loc
     stops.push(() => connections.close())
 
     mkdirSync(BUILD_DIR, { recursive: true })
-    const functions = await buildManifestFunctions(BUILD_DIR)
+    const built = await buildManifestFunctions(BUILD_DIR)
+    const timeoutSeconds = options.functionTimeoutSeconds
+    const functions = timeoutSeconds === undefined ? built : built.map((fn) => ({ ...fn, timeoutMs: timeoutSeconds * 1000 }))
     options.say(`build     ${functions.length} functions in ${BUILD_DIR}`)
     const jwtSecret = setup.env.JWT_SECRET as string
     const env: Record<string, string> = {
@@ -170,7 +174,7 @@ export async function startLocalTarget(options: LocalTargetOptions): Promise<Loc
     const emulator = await startEmulator({ functions, env, concurrency: options.concurrency, idleMs: 30 * 60_000, log: options.log })
     stops.push(() => emulator.close())
     const { accessToken } = await issueToken({ id: callerId, version: await tokenVersionOf(pool, callerId) }, jwtSecret, 3_600)
-    options.say(`lambda    ${emulator.url}, ${options.concurrency} instances per function at most, ${options.poolMax} connections per instance`)
+    options.say(`lambda    ${emulator.url}, ${options.concurrency} instances per function at most, ${options.poolMax} connections per instance${timeoutSeconds === undefined ? '' : `, ${timeoutSeconds} s timeout`}`)
     return {
       url: emulator.url,
       description: `local emulator, ${database.embedded ? 'PGlite' : 'PostgreSQL'}${options.connectionLimit === undefined ? '' : `, functions limited to ${options.connectionLimit} database connections`}`,

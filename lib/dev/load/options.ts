@@ -43,6 +43,8 @@ export interface LoadOptions {
   readonly poolMax: number
   /** Local: instances per function at most. */
   readonly concurrency: number
+  /** Local: each function's timeout (Lambda's), in seconds; undefined: the deployed one. */
+  readonly functionTimeoutSeconds: number | undefined
   /** Local: a PostgreSQL role connection limit for the functions. */
   readonly connectionLimit: number | undefined
   /** Local: the functions' own settings of FUNCTION_SETTINGS that the environment gives. */
@@ -86,6 +88,8 @@ target (default: every function built and run in the local Lambda emulator)
 local emulator
   --pool-max N           connections per instance (DATABASE_POOL_MAX, default 2)
   --concurrency N        instances per function at most (default 100)
+  --function-timeout S   each function's timeout (default: the deployed one, 10 s; the
+                         deadline that retries and fallbacks work within)
   --db-connection-limit N  connect the functions as a PostgreSQL role limited to N connections
                          (needs DATABASE_URL: the embedded PGlite has one backend)
   the functions take ${FUNCTION_SETTINGS.join(', ')}
@@ -198,7 +202,7 @@ export function parseLoadOptions(argv: readonly string[], env: Readonly<Record<s
       args: [...argv],
       allowPositionals: true,
       options: Object.fromEntries(
-        ['url', 'token', 'username', 'database-url', 'paths', 'seconds', 'rate', 'connections', 'requests', 'from', 'to', 'steps', 'fault-at', 'fault-for', 'fault-mode', 'pool-max', 'concurrency', 'db-connection-limit', 'timeout', 'out'].map((name) => [name, { type: 'string' as const }]),
+        ['url', 'token', 'username', 'database-url', 'paths', 'seconds', 'rate', 'connections', 'requests', 'from', 'to', 'steps', 'fault-at', 'fault-for', 'fault-mode', 'pool-max', 'concurrency', 'function-timeout', 'db-connection-limit', 'timeout', 'out'].map((name) => [name, { type: 'string' as const }]),
       ),
     })
   } catch (error) {
@@ -220,7 +224,7 @@ export function parseLoadOptions(argv: readonly string[], env: Readonly<Record<s
   const local = url === undefined
   const databaseUrl = values['database-url'] ?? (env.LOAD_DATABASE_URL || undefined)
   if (databaseUrl !== undefined && !isPostgresUrl(databaseUrl)) throw new ConfigError(values['database-url'] === undefined ? 'LOAD_DATABASE_URL' : '--database-url', 'must be a postgres:// or postgresql:// URL')
-  for (const name of ['pool-max', 'concurrency', 'db-connection-limit'] as const) {
+  for (const name of ['pool-max', 'concurrency', 'function-timeout', 'db-connection-limit'] as const) {
     if (!local && values[name] !== undefined) throw new ConfigError(`--${name}`, 'applies to the local emulator only, not to --url')
   }
   if (local && values['database-url'] !== undefined) throw new ConfigError('--database-url', 'is for --url: locally, the database is the one the functions use')
@@ -259,6 +263,7 @@ export function parseLoadOptions(argv: readonly string[], env: Readonly<Record<s
     paths: paths(values.paths),
     poolMax: whole(values['pool-max'], { name: 'pool-max', fallback: 2, min: 1, max: 100 }),
     concurrency: whole(values.concurrency, { name: 'concurrency', fallback: 100, min: 1, max: 1_000 }),
+    functionTimeoutSeconds: values['function-timeout'] === undefined ? undefined : whole(values['function-timeout'], { name: 'function-timeout', fallback: 10, min: 1, max: 900 }),
     connectionLimit: values['db-connection-limit'] === undefined ? undefined : whole(values['db-connection-limit'], { name: 'db-connection-limit', fallback: 1, min: 1, max: 10_000 }),
     timeoutSeconds: whole(values.timeout, { name: 'timeout', fallback: 30, min: 1, max: 600 }),
     functionSettings: local ? functionSettings(env) : {},
