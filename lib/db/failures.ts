@@ -17,10 +17,18 @@ export type FailureKind =
   | 'query_timeout'
   /** The circuit breaker is open: the database was not tried. */
   | 'circuit_open'
+  /**
+   * A serialization failure (40001) or a deadlock (40P01): the database rolled the statement
+   * (or the transaction) back, so running it again is safe and may well succeed.
+   */
+  | 'conflict'
   /** The database answered with an error (a constraint, bad SQL): it ran, and failed. */
   | 'query_error'
 
 export type Phase = 'acquire' | 'query'
+
+/** SQLSTATEs of a statement rolled back because of other transactions: serialization failure, deadlock. */
+const CONFLICT_SQLSTATES = new Set(['40001', '40P01'])
 
 /** SQLSTATEs that mean the connection went away rather than that the statement was wrong. */
 const CONNECTION_SQLSTATES = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004'])
@@ -41,14 +49,14 @@ export function classifyFailure(error: unknown, phase: Phase): FailureKind {
   const message = messageOf(error)
   if (phase === 'acquire') return /timeout exceeded when trying to connect/i.test(message) ? 'pool_timeout' : 'connect_failed'
   const state = sqlState(error)
-  if (state !== undefined) return CONNECTION_SQLSTATES.has(state) ? 'connection_lost' : 'query_error'
+  if (state !== undefined) return CONNECTION_SQLSTATES.has(state) ? 'connection_lost' : CONFLICT_SQLSTATES.has(state) ? 'conflict' : 'query_error'
   if (/query read timeout/i.test(message)) return 'query_timeout'
   return 'connection_lost'
 }
 
 /** Whether trying again can help, and cannot apply a write twice. */
 export function isRetryable(kind: FailureKind, operation: 'read' | 'write'): boolean {
-  if (kind === 'pool_timeout' || kind === 'connect_failed') return true
+  if (kind === 'pool_timeout' || kind === 'connect_failed' || kind === 'conflict') return true
   return operation === 'read' && (kind === 'connection_lost' || kind === 'query_timeout')
 }
 

@@ -46,12 +46,16 @@ export class DatabaseUnavailable extends HttpError {
   readonly kind: FailureKind
 
   constructor(kind: FailureKind, retryAfterSeconds: number) {
-    super(503, 'Service temporarily unavailable: the database did not answer', { 'retry-after': String(retryAfterSeconds) })
+    const why = kind === 'conflict' ? 'the change kept conflicting with others' : 'the database did not answer'
+    super(503, `Service temporarily unavailable: ${why}`, { 'retry-after': String(retryAfterSeconds) })
     this.kind = kind
   }
 }
 
 export type Operation = 'read' | 'write'
+
+/** Whether a failed attempt may be made again (by default, what `isRetryable` says of the operation). */
+export type RetryRule = (failure: DatabaseFailure) => boolean
 
 export type BreakerState = 'closed' | 'open' | 'half-open'
 
@@ -178,10 +182,11 @@ export class Resilience {
 
   /**
    * Runs `attempt` with retries until it succeeds, fails for good, or the deadline
-   * (`remainingMs()`, less the reserve) comes. An outage ends as `DatabaseUnavailable`; any
-   * other error (an SQL error, a bug) comes out as it was thrown.
+   * (`remainingMs()`, less the reserve) comes. An outage, or a conflict that retries did not
+   * get past, ends as `DatabaseUnavailable`; any other error (an SQL error, a bug) comes out
+   * as it was thrown. `retryable` overrides what may be retried (a transaction's rule).
    */
-  async run<T>(operation: Operation, remainingMs: () => number, attempt: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  async run<T>(operation: Operation, remainingMs: () => number, attempt: (signal: AbortSignal) => Promise<T>, retryable?: RetryRule): Promise<T> {
     const { maxAttempts, initialDelayMs, maxDelayMs, reserveMs, name } = this.options
     const budget = remainingMs() - reserveMs
     if (budget <= 0) throw new DatabaseUnavailable('pool_timeout', this.retryAfterSeconds)
@@ -199,7 +204,7 @@ export class Resilience {
         } catch (error) {
           if (!(error instanceof DatabaseFailure)) throw error
           last = error
-          if (!isRetryable(error.kind, operation) || signal.aborted || tries >= maxAttempts) throw error
+          if (!(retryable ? retryable(error) : isRetryable(error.kind, operation)) || signal.aborted || tries >= maxAttempts) throw error
           const delay = nextDelay()
           log('warn', 'database retry', { database: name, operation, delay_ms: Math.round(delay), attempt: tries, kind: error.kind })
           // So is a backoff wait: the answer (a stale one, a 503) goes out at the deadline.
@@ -209,7 +214,7 @@ export class Resilience {
     } catch (error) {
       if (error instanceof BrokenCircuit) throw new DatabaseUnavailable('circuit_open', this.retryAfterSeconds)
       const failure = error instanceof DatabaseFailure ? error : last
-      if (failure !== undefined && isOutage(failure.kind) && (error === failure || signal.aborted)) {
+      if (failure !== undefined && (isOutage(failure.kind) || failure.kind === 'conflict') && (error === failure || signal.aborted)) {
         log('warn', 'database unavailable', { database: name, operation, kind: failure.kind, breaker: this.state })
         throw new DatabaseUnavailable(failure.kind, this.retryAfterSeconds)
       }

@@ -10,7 +10,7 @@
 import type { PoolClient, QueryResultRow } from '@neondatabase/serverless'
 import { newMetrics, type RequestMetrics } from '../http/metrics.ts'
 import { log } from '../log.ts'
-import { DatabaseFailure, classifyFailure } from './failures.ts'
+import { DatabaseFailure, classifyFailure, isRetryable, type FailureKind } from './failures.ts'
 import type { Pool } from './pool.ts'
 import { DatabaseUnavailable, type Operation, type Resilience } from './resilience.ts'
 import { within } from './timeout.ts'
@@ -38,6 +38,21 @@ export interface Rows<R> {
   readonly rows: R[]
   readonly rowCount: number
 }
+
+export type IsolationLevel = 'read committed' | 'repeatable read' | 'serializable'
+
+export interface TransactionOptions {
+  /** The transaction's isolation level; the database's default (read committed) when not given. */
+  readonly isolation?: IsolationLevel
+}
+
+/** What a transaction's function sends its statements with: its one connection, in order. */
+export interface Transaction {
+  query<R extends QueryResultRow = QueryResultRow>(sql: string, params?: unknown[]): Promise<Rows<R>>
+}
+
+/** Whether the connection is still good after a statement failed so: the database answered. */
+const answered = (kind: FailureKind) => kind === 'query_error' || kind === 'conflict'
 
 /** When each connection was last handed back, to know how long it has sat idle. */
 const lastReleased = new WeakMap<PoolClient, number>()
@@ -99,6 +114,20 @@ export class Session {
     return this.#noting(() => this.#primary.run<R>('write', sql, params, this.#options.remainingMs))
   }
 
+  /**
+   * Runs `work` in a transaction on the primary (psycopg's `conn.transaction()`): BEGIN, the
+   * statements `work` sends through `tx`, COMMIT; ROLLBACK when it throws, and its error comes
+   * out as it was. All of `work` runs again, in a new transaction, after a serialization
+   * failure or a deadlock, or when the connection failed before COMMIT was sent (the database
+   * rolled it back), inside the request's deadline; never once COMMIT may have reached the
+   * database (then 503: whether it applied is not known). So `work` may run more than once,
+   * and should do nothing a second run cannot repeat: statements, and decisions on their rows.
+   */
+  transaction<T>(work: (tx: Transaction) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    if (this.#primaryDown !== undefined) return Promise.reject(this.#primaryDown)
+    return this.#noting(() => this.#primary.transaction(work, options, this.#options.remainingMs))
+  }
+
   async #noting<T>(statement: () => Promise<T>): Promise<T> {
     if (this.#unavailable !== undefined) throw this.#unavailable
     try {
@@ -147,6 +176,8 @@ class Line {
   #closed = false
   /** Statements sent and not yet answered (one abandoned at the deadline may still be running). */
   #inFlight = 0
+  /** A transaction is open on the connection (one abandoned at the deadline may be). */
+  #inTransaction = false
 
   constructor(target: Target, options: SessionOptions, metrics: RequestMetrics) {
     this.#target = target
@@ -159,8 +190,9 @@ class Line {
     const client = this.#client
     this.#client = undefined
     if (client === undefined) return
-    // A connection with a statement still running on it cannot be handed to the next request.
-    handBack(client, failed || this.#inFlight > 0)
+    // A connection with a statement still running on it, or a transaction still open, cannot
+    // be handed to the next request; closed, it rolls the transaction back.
+    handBack(client, failed || this.#inFlight > 0 || this.#inTransaction)
   }
 
   #discard(): void {
@@ -204,23 +236,94 @@ class Line {
     return client
   }
 
+  /** One statement on `client`; a failure that leaves the connection in doubt discards it. */
+  async #send<R extends QueryResultRow>(client: PoolClient, sql: string, params: unknown[]): Promise<Rows<R>> {
+    this.#inFlight++
+    try {
+      const result = await client.query<R>(sql, params)
+      return { rows: result.rows, rowCount: result.rowCount ?? result.rows.length }
+    } catch (error) {
+      const kind = classifyFailure(error, 'query')
+      if (!answered(kind) && this.#client === client) this.#discard()
+      throw new DatabaseFailure(kind, error)
+    } finally {
+      this.#inFlight--
+    }
+  }
+
   run<R extends QueryResultRow>(operation: Operation, sql: string, params: unknown[], remainingMs: () => number): Promise<Rows<R>> {
+    if (this.#inTransaction) return Promise.reject(new Error('a statement on the session while its transaction is open: send it with the transaction\'s `tx`'))
     this.#metrics.dbUsed = true
     let attempts = 0
     return this.#target.resilience.run(operation, remainingMs, async () => {
       if (attempts++ > 0) this.#metrics.dbRetries++
-      const client = await this.#acquire()
-      this.#inFlight++
-      try {
-        const result = await client.query<R>(sql, params)
-        return { rows: result.rows, rowCount: result.rowCount ?? result.rows.length }
-      } catch (error) {
-        const kind = classifyFailure(error, 'query')
-        if (kind !== 'query_error' && this.#client === client) this.#discard()
-        throw new DatabaseFailure(kind, error)
-      } finally {
-        this.#inFlight--
-      }
+      return this.#send<R>(await this.#acquire(), sql, params)
     })
+  }
+
+  transaction<T>(work: (tx: Transaction) => Promise<T>, options: TransactionOptions, remainingMs: () => number): Promise<T> {
+    if (this.#inTransaction) return Promise.reject(new Error('a transaction inside a transaction: send its statements with the outer one\'s `tx`'))
+    this.#metrics.dbUsed = true
+    const begin = options.isolation === undefined ? 'BEGIN' : `BEGIN ISOLATION LEVEL ${options.isolation.toUpperCase()}`
+    let attempts = 0
+    let commitSent = false
+    // Before COMMIT, anything that a read may retry: the database rolled the transaction back
+    // (a conflict) or will (the connection is gone). After it, only a conflict: COMMIT refused.
+    const retryable = (failure: DatabaseFailure) => failure.kind === 'conflict' || (!commitSent && isRetryable(failure.kind, 'read'))
+    return this.#target.resilience.run(
+      'write',
+      remainingMs,
+      async (deadline) => {
+        if (attempts++ > 0) this.#metrics.dbRetries++
+        commitSent = false
+        const client = await this.#acquire()
+        let open = true
+        const ended = () => new Error(deadline.aborted ? 'the request\'s deadline came: the transaction is abandoned' : 'a statement after its transaction ended')
+        // An error the database answered reaches `work` as the driver threw it (its SQLSTATE in
+        // `code`), as it does from `read` and `write`.
+        const tx: Transaction = {
+          query: async <R extends QueryResultRow>(sql: string, params: unknown[] = []) => {
+            if (!open || deadline.aborted) throw ended()
+            try {
+              return await this.#send<R>(client, sql, params)
+            } catch (error) {
+              throw error instanceof DatabaseFailure && answered(error.kind) ? error.cause : error
+            }
+          },
+        }
+        this.#inTransaction = true
+        try {
+          await this.#send(client, begin, [])
+          const value = await work(tx)
+          // Past the deadline the request has answered 503: what it did is not committed after.
+          if (deadline.aborted) throw ended()
+          commitSent = true
+          await this.#send(client, 'COMMIT', [])
+          return value
+        } catch (thrown) {
+          // A conflict is retried, however `work` passed it on.
+          const error = !(thrown instanceof DatabaseFailure) && classifyFailure(thrown, 'query') === 'conflict' ? new DatabaseFailure('conflict', thrown) : thrown
+          if (!commitSent) await this.#rollBack(client, error)
+          throw error
+        } finally {
+          // Committed, rolled back, or its connection closed. (One abandoned at the deadline is
+          // still open until here: release() closes its connection, which rolls it back.)
+          open = false
+          this.#inTransaction = false
+        }
+      },
+      retryable,
+    )
+  }
+
+  /** Ends a failed transaction: ROLLBACK where the connection is still good, else it is closed. */
+  async #rollBack(client: PoolClient, error: unknown): Promise<void> {
+    if (this.#client !== client) return // discarded: closing it rolled the transaction back
+    if (error instanceof DatabaseFailure && !answered(error.kind)) return this.#discard()
+    try {
+      await this.#send(client, 'ROLLBACK', [])
+    } catch {
+      if (this.#client === client) this.#discard()
+    }
   }
 }

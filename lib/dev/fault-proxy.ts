@@ -2,13 +2,14 @@
  * A TCP relay to a database that can be made to fail on demand, for outage tests and load
  * tests: `forward` relays, `blackhole` keeps every connection open and silent (as a network
  * partition does: clients learn nothing until their timeouts), `refuse` closes new
- * connections at once. `sever()` kills the connections open now the way a NAT or a server
+ * connections at once, `mute` passes what clients send and drops what the database answers
+ * (a statement runs, and its client never hears: COMMIT's answer lost). `sever()` kills the connections open now the way a NAT or a server
  * does while a Lambda instance is frozen: the database side is gone, the client is never
  * told, and what it sends on them is lost; new connections are relayed. Loopback only.
  */
 import { connect, createServer, type Socket } from 'node:net'
 
-export type FaultMode = 'forward' | 'blackhole' | 'refuse'
+export type FaultMode = 'forward' | 'blackhole' | 'refuse' | 'mute'
 
 export interface FaultProxy {
   /** `host:port` to use in place of the database's. */
@@ -54,9 +55,10 @@ export async function startFaultProxy(options: { target: string; port?: number }
     upstream.on('close', () => {
       if (!pair.severed) client.destroy()
     })
-    // Relayed only while forwarding: in a blackhole, bytes go nowhere, both ways.
+    // Relayed only while forwarding: in a blackhole, bytes go nowhere, both ways; muted, only
+    // the answers are lost.
     client.on('data', (chunk) => {
-      if (mode === 'forward' && !pair.severed) upstream.write(chunk)
+      if ((mode === 'forward' || mode === 'mute') && !pair.severed) upstream.write(chunk)
     })
     upstream.on('data', (chunk) => {
       if (mode === 'forward' && !pair.severed) client.write(chunk)
@@ -71,7 +73,7 @@ export async function startFaultProxy(options: { target: string; port?: number }
       return mode
     },
     setMode(next) {
-      // Connections that sat in a blackhole are dead to their clients; end them when it lifts.
+      // Connections that sat in a blackhole (or lost answers) are dead to their clients; end them when it lifts.
       if (mode !== 'forward' && next === 'forward') {
         for (const pair of pairs) {
           pair.client.destroy()

@@ -1,4 +1,4 @@
-import type { Session } from '../db/session.ts'
+import type { Session, Transaction } from '../db/session.ts'
 import { userFromRow, type Role, type UserRecord } from './schema.ts'
 
 export const USER_COLUMNS = 'id, username, email, full_name, role, is_active, created_at, updated_at, token_version'
@@ -102,19 +102,23 @@ export class LastSuperAdmin extends Error {
 }
 
 /**
- * The condition on row $1 of a change that takes super_admin rights away: it holds none, or
- * another active super_admin remains. The active super_admins' rows are locked from the
- * lowest id up, so that two such changes at once run one after the other, the second seeing
- * the first's result (READ COMMITTED re-reads a row it waited for), and cannot deadlock.
+ * Runs `change` on user `id` in one SERIALIZABLE transaction with the check that an active
+ * super_admin remains: the active super_admins are read, then the row changed. Two such
+ * changes at once (two super_admins demoting each other) would each see the other still in
+ * charge; PostgreSQL refuses one of them (40001), which runs again and sees the first's result.
  */
-const ANOTHER_SUPER_ADMIN_REMAINS = `(NOT (role = 'super_admin' AND is_active) OR EXISTS (
-  SELECT 1 FROM (SELECT id FROM users WHERE role = 'super_admin' AND is_active ORDER BY id FOR UPDATE) admins WHERE admins.id <> $1))`
-
-/** After a guarded change touched no row: LastSuperAdmin if the user is there, else undefined. */
-async function refusedOrMissing(db: Session, id: number): Promise<undefined> {
-  const { rowCount } = await db.read('SELECT 1 FROM users WHERE id = $1', [id])
-  if (rowCount > 0) throw new LastSuperAdmin('the last active super_admin cannot be deleted, deactivated or demoted')
-  return undefined
+function leavingASuperAdmin<T>(db: Session, id: number, change: (tx: Transaction) => Promise<T>): Promise<T> {
+  return db.transaction(
+    async (tx) => {
+      const { rows } = await tx.query<{ holds: boolean | null; others: number }>(
+        `SELECT bool_or(id = $1) AS holds, count(*) FILTER (WHERE id <> $1)::int AS others FROM users WHERE role = 'super_admin' AND is_active`,
+        [id],
+      )
+      if (rows[0]?.holds === true && rows[0].others === 0) throw new LastSuperAdmin('the last active super_admin cannot be deleted, deactivated or demoted')
+      return change(tx)
+    },
+    { isolation: 'serializable' },
+  )
 }
 
 export interface UserUpdate {
@@ -145,22 +149,16 @@ export async function updateUser(db: Session, id: number, update: UserUpdate): P
   // In SET, a column names its value before the change.
   const endsTokens = set.flatMap(([column], index) => (column === 'password_hash' ? ['true'] : column === 'role' || column === 'is_active' ? [`${column} <> $${index + 2}`] : []))
   if (endsTokens.length > 0) assignments.push(`token_version = token_version + CASE WHEN ${endsTokens.join(' OR ')} THEN 1 ELSE 0 END`)
-  const { rows } = await uniquely(
-    db.write(`UPDATE users SET ${[...assignments, 'updated_at = now()'].join(', ')} WHERE id = $1${takesRights ? ` AND ${ANOTHER_SUPER_ADMIN_REMAINS}` : ''} RETURNING ${USER_COLUMNS}`, [
-      id,
-      ...set.map(([, value]) => value),
-    ]),
-  )
-  if (rows[0] !== undefined) return userFromRow(rows[0])
-  return takesRights ? refusedOrMissing(db, id) : undefined
+  const sql = `UPDATE users SET ${[...assignments, 'updated_at = now()'].join(', ')} WHERE id = $1 RETURNING ${USER_COLUMNS}`
+  const args = [id, ...set.map(([, value]) => value)]
+  const { rows } = await uniquely(takesRights ? leavingASuperAdmin(db, id, (tx) => tx.query(sql, args)) : db.write(sql, args))
+  return rows[0] === undefined ? undefined : userFromRow(rows[0])
 }
 
 /** False when there is no such user; throws LastSuperAdmin, deleting nothing, for the last active super_admin. */
 export async function deleteUser(db: Session, id: number): Promise<boolean> {
-  const { rowCount } = await db.write(`DELETE FROM users WHERE id = $1 AND ${ANOTHER_SUPER_ADMIN_REMAINS}`, [id])
-  if (rowCount > 0) return true
-  await refusedOrMissing(db, id)
-  return false
+  const { rowCount } = await leavingASuperAdmin(db, id, (tx) => tx.query('DELETE FROM users WHERE id = $1', [id]))
+  return rowCount > 0
 }
 
 /** Stores (or replaces) a user's avatar; false when there is no such user. */

@@ -24,6 +24,8 @@ describe('classifying failures', () => {
     assert.equal(classifyFailure(new Error('Query read timeout'), 'query'), 'query_timeout')
     assert.equal(classifyFailure(new Error('Connection terminated unexpectedly'), 'query'), 'connection_lost')
     assert.equal(classifyFailure(Object.assign(new Error('open'), { isBrokenCircuitError: true }), 'acquire'), 'circuit_open')
+    assert.equal(classifyFailure(Object.assign(new Error('could not serialize access'), { code: '40001' }), 'query'), 'conflict')
+    assert.equal(classifyFailure(Object.assign(new Error('deadlock detected'), { code: '40P01' }), 'query'), 'conflict')
   })
 
   it('retries a write only when it never reached the database', () => {
@@ -33,6 +35,8 @@ describe('classifying failures', () => {
     assert.equal(isRetryable('query_timeout', 'write'), false)
     assert.equal(isRetryable('connection_lost', 'read'), true)
     assert.equal(isRetryable('query_error', 'read'), false)
+    // Rolled back by the database: safe to run again, write or not.
+    assert.equal(isRetryable('conflict', 'write'), true)
   })
 })
 
