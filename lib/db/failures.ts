@@ -9,6 +9,11 @@
 export type FailureKind =
   /** No connection became free in time: nothing was sent. */
   | 'pool_timeout'
+  /**
+   * No connection became free in time because this instance's own requests held them all the
+   * while: nothing was sent, and the database is not to blame (it is not an outage).
+   */
+  | 'pool_exhausted'
   /** A new connection could not be opened: nothing was sent. */
   | 'connect_failed'
   /** The connection died while a statement was on it: it may have run. */
@@ -56,7 +61,7 @@ export function classifyFailure(error: unknown, phase: Phase): FailureKind {
 
 /** Whether trying again can help, and cannot apply a write twice. */
 export function isRetryable(kind: FailureKind, operation: 'read' | 'write'): boolean {
-  if (kind === 'pool_timeout' || kind === 'connect_failed' || kind === 'conflict') return true
+  if (kind === 'pool_timeout' || kind === 'pool_exhausted' || kind === 'connect_failed' || kind === 'conflict') return true
   return operation === 'read' && (kind === 'connection_lost' || kind === 'query_timeout')
 }
 

@@ -46,7 +46,7 @@ export class DatabaseUnavailable extends HttpError {
   readonly kind: FailureKind
 
   constructor(kind: FailureKind, retryAfterSeconds: number) {
-    const why = kind === 'conflict' ? 'the change kept conflicting with others' : 'the database did not answer'
+    const why = kind === 'conflict' ? 'the change kept conflicting with others' : kind === 'pool_exhausted' ? 'too busy' : 'the database did not answer'
     super(503, `Service temporarily unavailable: ${why}`, { 'retry-after': String(retryAfterSeconds) })
     this.kind = kind
   }
@@ -54,8 +54,15 @@ export class DatabaseUnavailable extends HttpError {
 
 export type Operation = 'read' | 'write'
 
-/** Whether a failed attempt may be made again (by default, what `isRetryable` says of the operation). */
-export type RetryRule = (failure: DatabaseFailure) => boolean
+export interface RunOptions {
+  /** Whether a failed attempt may be made again (by default, what `isRetryable` says of the operation). */
+  readonly retryable?: (failure: DatabaseFailure) => boolean
+  /**
+   * What an attempt abandoned at the deadline was doing, when it knows better than
+   * `pool_timeout` (waiting on its own instance's busy pool: `pool_exhausted`).
+   */
+  readonly abandoned?: () => FailureKind | undefined
+}
 
 export type BreakerState = 'closed' | 'open' | 'half-open'
 
@@ -184,9 +191,10 @@ export class Resilience {
    * Runs `attempt` with retries until it succeeds, fails for good, or the deadline
    * (`remainingMs()`, less the reserve) comes. An outage, or a conflict that retries did not
    * get past, ends as `DatabaseUnavailable`; any other error (an SQL error, a bug) comes out
-   * as it was thrown. `retryable` overrides what may be retried (a transaction's rule).
+   * as it was thrown.
    */
-  async run<T>(operation: Operation, remainingMs: () => number, attempt: (signal: AbortSignal) => Promise<T>, retryable?: RetryRule): Promise<T> {
+  async run<T>(operation: Operation, remainingMs: () => number, attempt: (signal: AbortSignal) => Promise<T>, options: RunOptions = {}): Promise<T> {
+    const { retryable, abandoned } = options
     const { maxAttempts, initialDelayMs, maxDelayMs, reserveMs, name } = this.options
     const budget = remainingMs() - reserveMs
     if (budget <= 0) throw new DatabaseUnavailable('pool_timeout', this.retryAfterSeconds)
@@ -194,7 +202,10 @@ export class Resilience {
     const deadline = new AbortController()
     const { signal } = deadline
     const timer = setTimeout(() => deadline.abort(), budget)
-    const giveUp = () => last ?? new DatabaseFailure('pool_timeout', new Error('deadline reached'))
+    const giveUp = () => {
+      const doing = abandoned?.()
+      return doing !== undefined ? new DatabaseFailure(doing, new Error('deadline reached')) : (last ?? new DatabaseFailure('pool_timeout', new Error('deadline reached')))
+    }
     const nextDelay = backoff(initialDelayMs, maxDelayMs)
     try {
       for (let tries = 1; ; tries++) {
@@ -214,7 +225,7 @@ export class Resilience {
     } catch (error) {
       if (error instanceof BrokenCircuit) throw new DatabaseUnavailable('circuit_open', this.retryAfterSeconds)
       const failure = error instanceof DatabaseFailure ? error : last
-      if (failure !== undefined && (isOutage(failure.kind) || failure.kind === 'conflict') && (error === failure || signal.aborted)) {
+      if (failure !== undefined && (isOutage(failure.kind) || failure.kind === 'conflict' || failure.kind === 'pool_exhausted') && (error === failure || signal.aborted)) {
         log('warn', 'database unavailable', { database: name, operation, kind: failure.kind, breaker: this.state })
         throw new DatabaseUnavailable(failure.kind, this.retryAfterSeconds)
       }

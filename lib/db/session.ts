@@ -60,6 +60,19 @@ const lastReleased = new WeakMap<PoolClient, number>()
 /** Connections that failed while a request held them: closed when handed back. */
 const failedClients = new WeakSet<PoolClient>()
 
+/** Each pool's connections that requests hold now. */
+const held = new WeakMap<Pool, number>()
+const heldBy = new WeakMap<PoolClient, Pool>()
+
+/**
+ * Whether a wait for a connection of `pool` that timed out waited on this instance's own
+ * requests: every connection the pool may have is held by one. Otherwise a new connection
+ * was being opened, and the database was slow to accept it.
+ */
+function exhausted(pool: Pool): boolean {
+  return (held.get(pool) ?? 0) >= (pool.options.max ?? 10)
+}
+
 /**
  * A connection that dies while a request holds it (the server closes it, the socket drops)
  * emits `error` on its client, and pg-pool listens only to idle ones: without this listener
@@ -69,14 +82,21 @@ function onHeldClientError(this: PoolClient): void {
   failedClients.add(this)
 }
 
-function takeOver(client: PoolClient): PoolClient {
+function takeOver(client: PoolClient, pool: Pool): PoolClient {
   client.on('error', onHeldClientError)
+  held.set(pool, (held.get(pool) ?? 0) + 1)
+  heldBy.set(client, pool)
   return client
 }
 
 /** Hands a connection back to the pool; a broken or failed one is closed, not reused. */
 function handBack(client: PoolClient, broken: boolean): void {
   client.removeListener('error', onHeldClientError)
+  const pool = heldBy.get(client)
+  if (pool !== undefined) {
+    heldBy.delete(client)
+    held.set(pool, (held.get(pool) ?? 1) - 1)
+  }
   const close = broken || failedClients.has(client)
   if (!close) lastReleased.set(client, Date.now())
   client.release(close)
@@ -159,6 +179,16 @@ export class Session {
     return rows
   }
 
+  /**
+   * Hands the connection back to the pool before the request ends, ahead of slow work that
+   * needs no database (a password hash): others may use it meanwhile. A later statement takes
+   * one again. Nothing is handed back while a statement or a transaction is on it.
+   */
+  releaseConnection(): void {
+    this.#primary.lend()
+    this.#replica?.lend()
+  }
+
   /** Hands the connections back; a failed request's are closed, not reused. */
   release(failed = false): void {
     this.#primary.release(failed)
@@ -176,6 +206,8 @@ class Line {
   #closed = false
   /** Statements sent and not yet answered (one abandoned at the deadline may still be running). */
   #inFlight = 0
+  /** Waiting for the pool to hand over a connection. */
+  #waiting = false
   /** A transaction is open on the connection (one abandoned at the deadline may be). */
   #inTransaction = false
 
@@ -195,6 +227,14 @@ class Line {
     handBack(client, failed || this.#inFlight > 0 || this.#inTransaction)
   }
 
+  /** Hands an idle connection back, the line staying open for later statements. */
+  lend(): void {
+    const client = this.#client
+    if (client === undefined || this.#inFlight > 0 || this.#inTransaction) return
+    this.#client = undefined
+    handBack(client, false)
+  }
+
   #discard(): void {
     if (this.#client !== undefined) handBack(this.#client, true)
     this.#client = undefined
@@ -211,11 +251,15 @@ class Line {
     if (this.#client !== undefined) return this.#client
     let client: PoolClient
     const waitStarted = performance.now()
+    const { pool } = this.#target
+    this.#waiting = true
     try {
-      client = takeOver(await this.#target.pool.connect())
+      client = takeOver(await pool.connect(), pool)
     } catch (error) {
-      throw new DatabaseFailure(classifyFailure(error, 'acquire'), error)
+      const kind = classifyFailure(error, 'acquire')
+      throw new DatabaseFailure(kind === 'pool_timeout' && exhausted(pool) ? 'pool_exhausted' : kind, error)
     } finally {
+      this.#waiting = false
       this.#metrics.dbWaitMs += performance.now() - waitStarted
     }
     this.#refuseIfClosed(client)
@@ -234,6 +278,11 @@ class Line {
     this.#refuseIfClosed(client)
     this.#client = client
     return client
+  }
+
+  /** What an attempt abandoned at the deadline was doing, when it waited on this instance's busy pool. */
+  #abandoned(): FailureKind | undefined {
+    return this.#waiting && exhausted(this.#target.pool) ? 'pool_exhausted' : undefined
   }
 
   /** One statement on `client`; a failure that leaves the connection in doubt discards it. */
@@ -255,10 +304,15 @@ class Line {
     if (this.#inTransaction) return Promise.reject(new Error('a statement on the session while its transaction is open: send it with the transaction\'s `tx`'))
     this.#metrics.dbUsed = true
     let attempts = 0
-    return this.#target.resilience.run(operation, remainingMs, async () => {
-      if (attempts++ > 0) this.#metrics.dbRetries++
-      return this.#send<R>(await this.#acquire(), sql, params)
-    })
+    return this.#target.resilience.run(
+      operation,
+      remainingMs,
+      async () => {
+        if (attempts++ > 0) this.#metrics.dbRetries++
+        return this.#send<R>(await this.#acquire(), sql, params)
+      },
+      { abandoned: () => this.#abandoned() },
+    )
   }
 
   transaction<T>(work: (tx: Transaction) => Promise<T>, options: TransactionOptions, remainingMs: () => number): Promise<T> {
@@ -312,7 +366,7 @@ class Line {
           this.#inTransaction = false
         }
       },
-      retryable,
+      { retryable, abandoned: () => this.#abandoned() },
     )
   }
 

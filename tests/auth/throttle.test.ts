@@ -7,9 +7,6 @@
  */
 import assert from 'node:assert/strict'
 import { request } from 'node:http'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { dbConn, type Session } from '../../lib/db/database.ts'
 import type { DevDatabase } from '../../lib/dev/database.ts'
@@ -19,7 +16,7 @@ import { lambdaFunction, type LambdaFunction } from '../../lib/http/lambda.ts'
 import { clientNetwork } from '../../lib/http/client-address.ts'
 import { createUser, type TestUser } from '../support/auth.ts'
 import { externalUrl, functionEnv, startTestDatabase, uniqueName } from '../support/database.ts'
-import { startDev, stopDev, type Running } from '../support/dev-server.ts'
+import { startOwnDev, type OwnDev, type Running } from '../support/dev-server.ts'
 import { invoke, type Invocation } from '../support/invoke.ts'
 import { login } from '../support/routes.ts'
 
@@ -180,22 +177,16 @@ function post(api: string, path: string, options: { body: string; localAddress: 
 }
 
 describe('sign-in throttling over HTTP against the dev server', () => {
-  const dataRoot = mkdtempSync(join(tmpdir(), 'throttle-http-'))
-  const admin = { username: uniqueName('root').replace(/_/g, '.'), password: 'the root password' }
+  let dev: OwnDev
   let running: Running
+  let admin: OwnDev['admin']
 
   before(async () => {
-    running = await startDev({
-      DATABASE_URL: externalUrl,
-      PGLITE_DATA_DIR: join(dataRoot, 'pglite'),
-      ADMIN_USERNAME: admin.username,
-      ADMIN_PASSWORD: admin.password,
-      SIGN_IN_ADDRESS_LIMIT: '12',
-    })
+    dev = await startOwnDev(externalUrl, { SIGN_IN_ADDRESS_LIMIT: '12' })
+    ;({ running, admin } = dev)
   })
   after(async () => {
-    if (running) await stopDev(running)
-    rmSync(dataRoot, { recursive: true, force: true })
+    await dev?.stop()
   })
 
   const signIn = (username: string, password: string, localAddress: string, headers: Record<string, string> = {}) =>

@@ -141,6 +141,32 @@ describe('a session under faults', () => {
     assert.equal(logs.entries.filter((entry) => entry.message === 'database retry').length, 0)
   })
 
+  it('does not count a pool busy with the instance\'s own requests as an outage: retried, then 503, the breaker closed', async () => {
+    const resilience = new Resilience({ ...quick, maxAttempts: 3, breakAfter: 1 })
+    const holder = session(resilience)
+    await holder.read('SELECT 1') // holds the pool's only connection, as a request does until its response
+    const logs = captureLogs()
+    try {
+      await assert.rejects(session(resilience, 600).read('SELECT 1'), (error: unknown) => {
+        assert.ok(error instanceof DatabaseUnavailable)
+        assert.equal(error.kind, 'pool_exhausted')
+        assert.ok(error.headers['retry-after'])
+        return true
+      })
+    } finally {
+      logs.restore()
+    }
+    assert.equal(resilience.state, 'closed')
+    assert.deepEqual(new Set(logs.entries.filter((entry) => entry.message === 'database retry').map((entry) => entry.kind)), new Set(['pool_exhausted']))
+    assert.equal(logs.entries.filter((entry) => entry.message === 'database circuit breaker').length, 0)
+    // Handed back before the request ends, the connection serves another meanwhile; the holder takes one again after.
+    holder.releaseConnection()
+    const other = session(resilience)
+    assert.deepEqual((await other.read('SELECT 2 AS two')).rows, [{ two: 2 }])
+    other.release()
+    assert.deepEqual((await holder.read('SELECT 3 AS three')).rows, [{ three: 3 }])
+  })
+
   it('opens the breaker after repeated outages, then fails at once, and closes after a good probe', async () => {
     const resilience = new Resilience({ ...quick, maxAttempts: 1, breakAfter: 2, cooldownMs: 300 })
     const held = await exhaust()

@@ -1,7 +1,11 @@
 /** `npm run dev` in a child process, for tests that talk to it over HTTP as a user would. */
 import assert from 'node:assert/strict'
 import type { ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { spawnTool } from './cli.ts'
+import { uniqueName } from './database.ts'
 
 const SERVER = 'lib/dev/server.ts'
 
@@ -46,3 +50,34 @@ export async function stopDev(running: Running): Promise<number | null> {
   return exit
 }
 
+
+export interface OwnDev {
+  readonly running: Running
+  /** Its super_admin's username and password. */
+  readonly admin: { readonly username: string; readonly password: string }
+  /** Stops it and removes its data folder. */
+  stop(): Promise<void>
+}
+
+/**
+ * The dev server on `databaseUrl` (undefined: an embedded PGlite in a data folder of its
+ * own), with a super_admin of its own; `env` adds settings.
+ */
+export async function startOwnDev(databaseUrl: string | undefined, env: Record<string, string> = {}): Promise<OwnDev> {
+  const dataRoot = mkdtempSync(join(tmpdir(), 'users-dev-'))
+  const admin = { username: uniqueName('root').replace(/_/g, '.'), password: 'the root password' }
+  try {
+    const running = await startDev({ DATABASE_URL: databaseUrl, PGLITE_DATA_DIR: join(dataRoot, 'pglite'), ADMIN_USERNAME: admin.username, ADMIN_PASSWORD: admin.password, ...env })
+    return {
+      running,
+      admin,
+      async stop() {
+        await stopDev(running)
+        rmSync(dataRoot, { recursive: true, force: true })
+      },
+    }
+  } catch (error) {
+    rmSync(dataRoot, { recursive: true, force: true })
+    throw error
+  }
+}

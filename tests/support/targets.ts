@@ -4,13 +4,10 @@
  * `npm run dev` (a child process) on DATABASE_URL's server or an embedded PGlite in a folder
  * of its own.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { DevDatabase } from '../../lib/dev/database.ts'
 import { createUser } from './auth.ts'
-import { functionEnv, uniqueName } from './database.ts'
-import { startDev, stopDev } from './dev-server.ts'
+import { functionEnv } from './database.ts'
+import { startOwnDev } from './dev-server.ts'
 import { httpCaller, startGateway, type Call } from './gateway.ts'
 
 export interface ApiTarget {
@@ -36,21 +33,13 @@ export async function lambdaTarget(database: DevDatabase): Promise<ApiTarget> {
 
 /** Over HTTP against the dev server, on `databaseUrl` or its embedded PGlite; `cleanUp` runs after it stops. */
 export async function devServerTarget(databaseUrl: string | undefined, cleanUp?: () => Promise<void>): Promise<ApiTarget> {
-  const dataRoot = mkdtempSync(join(tmpdir(), 'users-http-'))
-  const admin = { username: uniqueName('root').replace(/_/g, '.'), password: 'the root password' }
-  const running = await startDev({
-    DATABASE_URL: databaseUrl,
-    PGLITE_DATA_DIR: join(dataRoot, 'pglite'),
-    ADMIN_USERNAME: admin.username,
-    ADMIN_PASSWORD: admin.password,
-  })
+  const dev = await startOwnDev(databaseUrl)
   return {
-    call: httpCaller(running.api),
-    admin,
+    call: httpCaller(dev.running.api),
+    admin: dev.admin,
     async close() {
-      await stopDev(running)
+      await dev.stop()
       await cleanUp?.()
-      rmSync(dataRoot, { recursive: true, force: true })
     },
   }
 }

@@ -18,6 +18,9 @@ const Token = v.object({ access_token: v.string(), token_type: v.literal('bearer
 /** The active user whose password this is, if any. */
 async function signsIn(db: Session, username: string, password: string): Promise<{ id: number; tokenVersion: number } | undefined> {
   const found = await findLogin(db, username)
+  // The hash needs no connection: others may use it meanwhile (a pool of 2 held across 20
+  // hashes at once made the rest wait past their deadline).
+  db.releaseConnection()
   // An unknown user costs the same hash as a known one: the timing tells nothing.
   const matches = await verifyPassword(password, found?.passwordHash ?? DUMMY_PASSWORD_HASH)
   return found !== undefined && matches && found.isActive ? found : undefined
