@@ -248,7 +248,12 @@ class Line {
   }
 
   async #acquire(): Promise<PoolClient> {
-    if (this.#client !== undefined) return this.#client
+    if (this.#client !== undefined) {
+      // One that failed since it was taken (the server closed it while the request hashed a
+      // password) gets nothing more: what would go on it goes on a new one instead.
+      if (!failedClients.has(this.#client)) return this.#client
+      this.#discard()
+    }
     let client: PoolClient
     const waitStarted = performance.now()
     const { pool } = this.#target

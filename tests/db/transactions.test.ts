@@ -184,6 +184,24 @@ describe('session.transaction()', () => {
     assert.deepEqual(await rows(), [{ id: 2, role: 'admin' }])
   })
 
+  it('sends nothing on a connection that failed while the request held it: a write goes on a new one, once', async () => {
+    const s = session({ on: faultyPool })
+    const first = (await s.read<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid
+    // The connection ends under the held session (the proxy closes it, as a server does): its client hears of it.
+    fault.setMode('blackhole')
+    fault.setMode('forward')
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    const logs = captureLogs()
+    try {
+      await s.write(`INSERT INTO ${table} VALUES (1, 'admin')`)
+    } finally {
+      logs.restore()
+    }
+    assert.deepEqual(await rows(), [{ id: 1, role: 'admin' }])
+    assert.equal(logs.entries.filter((entry) => entry.message === 'database retry').length, 0, 'not sent on the dead one and retried: sent once, on a new one')
+    if (externalUrl !== undefined) assert.notEqual((await s.read<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid, first)
+  })
+
   it('runs the whole function again after a serialization failure, once, with a consistent result', { skip: externalUrl === undefined && 'needs PostgreSQL (DATABASE_URL): PGlite runs one transaction at a time, so none conflicts' }, async () => {
     // Write skew: each steps an admin down if another admin remains. Both read two admins
     // before either writes; SERIALIZABLE refuses one of them, whose second run sees one admin.
