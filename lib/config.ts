@@ -83,6 +83,7 @@ const FunctionSchema = v.object({
   DATABASE_QUERY_TIMEOUT_MS: v.optional(count(100, 300_000), '5000'),
   DATABASE_IDLE_TIMEOUT_MS: v.optional(count(1_000, 3_600_000), '60000'),
   DATABASE_IDLE_CHECK_MS: v.optional(count(0, 3_600_000), '30000'),
+  DATABASE_PING_TIMEOUT_MS: v.optional(count(50, 60_000), '300'),
   DATABASE_RETRY_ATTEMPTS: v.optional(count(1, 10), '4'),
   DATABASE_BREAKER_THRESHOLD: v.optional(count(1, 1000), '5'),
   DATABASE_BREAKER_COOLDOWN_MS: v.optional(count(100, 600_000), '5000'),
@@ -172,6 +173,8 @@ export interface FunctionConfig {
     readonly idleTimeoutMillis: number
     /** A connection idle longer than this is pinged before use (a thawed Lambda's may be dead). */
     readonly idleCheckMillis: number
+    /** How long that check may take before the connection is taken for dead. */
+    readonly pingTimeoutMillis: number
   }
   readonly resilience: { readonly maxAttempts: number; readonly breakAfter: number; readonly cooldownMs: number }
 }
@@ -220,6 +223,7 @@ export function readFunctionConfig(env: Env, resources: LinkedResources = Resour
       queryTimeoutMillis: parsed.DATABASE_QUERY_TIMEOUT_MS,
       idleTimeoutMillis: parsed.DATABASE_IDLE_TIMEOUT_MS,
       idleCheckMillis: parsed.DATABASE_IDLE_CHECK_MS,
+      pingTimeoutMillis: parsed.DATABASE_PING_TIMEOUT_MS,
     },
     resilience: {
       maxAttempts: parsed.DATABASE_RETRY_ATTEMPTS,

@@ -136,6 +136,7 @@ describe('readFunctionConfig pool and retry settings', () => {
       queryTimeoutMillis: 5000,
       idleTimeoutMillis: 60000,
       idleCheckMillis: 30000,
+      pingTimeoutMillis: 300,
     })
     assert.deepEqual(config.resilience, { maxAttempts: 4, breakAfter: 5, cooldownMs: 5000 })
   })
@@ -145,6 +146,7 @@ describe('readFunctionConfig pool and retry settings', () => {
     ['DATABASE_POOL_MAX', '0', /^DATABASE_POOL_MAX: must be from 1 to 100$/],
     ['DATABASE_QUERY_TIMEOUT_MS', '5s', /^DATABASE_QUERY_TIMEOUT_MS: must be a whole number$/],
     ['DATABASE_RETRY_ATTEMPTS', '11', /^DATABASE_RETRY_ATTEMPTS: must be from 1 to 10$/],
+    ['DATABASE_PING_TIMEOUT_MS', '10', /^DATABASE_PING_TIMEOUT_MS: must be from 50 to 60000$/],
   ] as const) {
     it(`names ${variable} when it is ${value}`, () => {
       const error = configError(() => readFunctionConfig({ ...base, [variable]: value }, {}))

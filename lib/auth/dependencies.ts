@@ -18,6 +18,7 @@ import * as v from 'valibot'
 import { readAuthConfig, type AuthConfig } from '../config.ts'
 import { dbConn } from '../db/database.ts'
 import { DatabaseUnavailable } from '../db/resilience.ts'
+import { settlesWithin } from '../db/timeout.ts'
 import { depends, type RequestScope } from '../http/depends.ts'
 import { HttpError } from '../http/errors.ts'
 import { lifespan } from '../http/lifespan.ts'
@@ -84,6 +85,9 @@ export const callerRecords = depends({ name: 'callerRecords', lifespans: [shared
   withdraw: (id: number, version?: number) => withdrawCaller(scope, id, version),
 }))
 
+/** What `keptCaller` is given to find out only whether a kept record would answer. */
+const UNKNOWN = new DatabaseUnavailable('pool_timeout', 1)
+
 /** The caller's rights from what is kept, while the database is unavailable (`outage`). */
 async function keptCaller(scope: RequestScope, subject: TokenSubject, outage: DatabaseUnavailable): Promise<Caller> {
   // Both as newest in either tier: another instance may have renewed the record, or withdrawn it, since this one kept its own.
@@ -124,8 +128,16 @@ export const currentUser = depends(
     const subject = await verifyToken(token, scope.state(auth).jwtSecret)
     if (subject === undefined) throw badCredentials()
     let user: UserRecord | undefined
+    const read = findUserById(db, subject.id)
+    const budget = scope.staleBudgetLeftMs()
+    // On a route that may answer stale: past the budget, a kept record that answers for the
+    // caller ends the wait (the read is abandoned, and fails below as in an outage).
+    if (budget !== undefined && !(await settlesWithin(read, budget))) {
+      const answers = await keptCaller(scope, subject, UNKNOWN).then(Boolean, () => false)
+      if (answers && !(await settlesWithin(read, 0))) scope.abandonDatabase()
+    }
     try {
-      user = await findUserById(db, subject.id)
+      user = await read
     } catch (error) {
       if (!(error instanceof DatabaseUnavailable)) throw error
       return keptCaller(scope, subject, error)

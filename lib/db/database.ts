@@ -23,7 +23,7 @@ export const database = lifespan('database', async function* ({ env }) {
     resilience: new Resilience({ ...config.resilience, name: 'replica' }),
   }
   try {
-    yield { pool, resilience, replica, idleCheckMs: config.pool.idleCheckMillis, pingTimeoutMs: config.pool.connectionTimeoutMillis }
+    yield { pool, resilience, replica, idleCheckMs: config.pool.idleCheckMillis, pingTimeoutMs: config.pool.pingTimeoutMillis }
   } finally {
     await Promise.all([pool.end(), replica?.pool.end()])
   }
@@ -38,7 +38,7 @@ export const dbPool = depends({ name: 'dbPool', lifespans: [database] }, (_, sco
  */
 export const dbConn = depends({ name: 'dbConn', lifespans: [database] }, async function* (_, scope) {
   const { pool, resilience, replica, idleCheckMs, pingTimeoutMs } = scope.state(database)
-  const session = new Session({ pool, resilience, replica, idleCheckMs, pingTimeoutMs, remainingMs: () => scope.remainingMs(), metrics: scope.metrics })
+  const session = new Session({ pool, resilience, replica, idleCheckMs, pingTimeoutMs, remainingMs: () => scope.remainingMs(), metrics: scope.metrics, abandoned: scope.databaseSignal })
   let failed = false
   try {
     yield session

@@ -62,6 +62,8 @@ export interface RunOptions {
    * `pool_timeout` (waiting on its own instance's busy pool: `pool_exhausted`).
    */
   readonly abandoned?: () => FailureKind | undefined
+  /** Ends the run as the deadline does, earlier: the request has another answer to give. */
+  readonly signal?: AbortSignal | undefined
 }
 
 export type BreakerState = 'closed' | 'open' | 'half-open'
@@ -194,14 +196,16 @@ export class Resilience {
    * as it was thrown.
    */
   async run<T>(operation: Operation, remainingMs: () => number, attempt: (signal: AbortSignal) => Promise<T>, options: RunOptions = {}): Promise<T> {
-    const { retryable, abandoned } = options
+    const { retryable, abandoned, signal: outer } = options
     const { maxAttempts, initialDelayMs, maxDelayMs, reserveMs, name } = this.options
     const budget = remainingMs() - reserveMs
-    if (budget <= 0) throw new DatabaseUnavailable('pool_timeout', this.retryAfterSeconds)
+    if (budget <= 0 || outer?.aborted) throw new DatabaseUnavailable('pool_timeout', this.retryAfterSeconds)
     let last: DatabaseFailure | undefined
     const deadline = new AbortController()
     const { signal } = deadline
     const timer = setTimeout(() => deadline.abort(), budget)
+    const abandon = () => deadline.abort()
+    outer?.addEventListener('abort', abandon, { once: true })
     const giveUp = () => {
       const doing = abandoned?.()
       return doing !== undefined ? new DatabaseFailure(doing, new Error('deadline reached')) : (last ?? new DatabaseFailure('pool_timeout', new Error('deadline reached')))
@@ -232,6 +236,7 @@ export class Resilience {
       throw error instanceof DatabaseFailure ? error.cause : error
     } finally {
       clearTimeout(timer)
+      outer?.removeEventListener('abort', abandon)
     }
   }
 }

@@ -32,6 +32,11 @@ export interface SessionOptions extends Target {
   readonly idleCheckMs: number
   /** How long that ping may take before the connection is taken for dead. */
   readonly pingTimeoutMs: number
+  /**
+   * Aborted when the request stops waiting for the database (it answers from the cache):
+   * statements in flight are abandoned, later ones fail at once.
+   */
+  readonly abandoned?: AbortSignal | undefined
 }
 
 export interface Rows<R> {
@@ -150,6 +155,7 @@ export class Session {
 
   async #noting<T>(statement: () => Promise<T>): Promise<T> {
     if (this.#unavailable !== undefined) throw this.#unavailable
+    if (this.#options.abandoned?.aborted) throw (this.#unavailable = new DatabaseUnavailable('pool_timeout', this.#options.resilience.retryAfterSeconds))
     try {
       return await statement()
     } catch (error) {
@@ -316,7 +322,7 @@ class Line {
         if (attempts++ > 0) this.#metrics.dbRetries++
         return this.#send<R>(await this.#acquire(), sql, params)
       },
-      { abandoned: () => this.#abandoned() },
+      { abandoned: () => this.#abandoned(), signal: this.#options.abandoned },
     )
   }
 
@@ -371,7 +377,7 @@ class Line {
           this.#inTransaction = false
         }
       },
-      { retryable, abandoned: () => this.#abandoned() },
+      { retryable, abandoned: () => this.#abandoned(), signal: this.#options.abandoned },
     )
   }
 

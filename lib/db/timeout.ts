@@ -17,3 +17,20 @@ export async function within<T>(work: Promise<T>, ms: number, what: string): Pro
     clearTimeout(timer)
   }
 }
+
+/**
+ * Whether `work` settles within `ms` (a rejection counts: the error is the caller's to see).
+ * Resolves as soon as either is known.
+ */
+export async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const settled = work.then(
+    () => true,
+    () => true,
+  )
+  try {
+    return await Promise.race([settled, new Promise<boolean>((resolve) => (timer = setTimeout(resolve, Math.max(0, ms), false)))])
+  } finally {
+    clearTimeout(timer)
+  }
+}

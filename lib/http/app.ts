@@ -25,7 +25,7 @@ import { emfFields, newMetrics, type RequestMetrics } from './metrics.ts'
 import { isEventRequest } from './lambda-event.ts'
 import { jsonReply, toWebResponse, type Reply } from './reply.ts'
 import { describeRoutes, pathPattern, type RouteInfo } from './routes-info.ts'
-import { StaleCache } from './stale-cache.ts'
+import { readStaleAfterMs, StaleCache } from './stale-cache.ts'
 
 export type { AppEnv }
 
@@ -104,6 +104,8 @@ export interface App {
 interface AppState {
   readonly overrides: Overrides
   readonly deadlineMs: number
+  /** The stale budget of the request's route, when it may answer stale (`staleFallback`). */
+  staleAfterOf(c: Context): number | undefined
   readonly cache: StaleCache
   /** Keeps background work alive where the runtime has no `waitUntil` (Node). */
   detach(work: Promise<void>): void
@@ -128,15 +130,33 @@ export class Scope implements RequestScope {
   readonly #app: AppState
   readonly #lifespans: LifespanRunner
   readonly #deadline: number
+  readonly #startedAt: number
   #background: BackgroundTasks | undefined
   #solver: DependencySolver | undefined
+  #abandon: AbortController | undefined
+  /** The route's stale budget; null when it may not answer stale; undefined until looked up. */
+  #staleAfterMs: number | null | undefined
 
   constructor(c: Context, requestId: string, startedAt: number, app: AppState, lifespans: LifespanRunner) {
     this.context = c
     this.requestId = requestId
     this.#app = app
     this.#lifespans = lifespans
+    this.#startedAt = startedAt
     this.#deadline = startedAt + app.deadlineMs
+  }
+
+  staleBudgetLeftMs(): number | undefined {
+    const afterMs = (this.#staleAfterMs ??= this.#app.staleAfterOf(this.context) ?? null)
+    return afterMs === null ? undefined : this.#startedAt + afterMs - performance.now()
+  }
+
+  get databaseSignal(): AbortSignal {
+    return (this.#abandon ??= new AbortController()).signal
+  }
+
+  abandonDatabase(): void {
+    ;(this.#abandon ??= new AbortController()).abort()
   }
 
   get request(): Request {
@@ -287,10 +307,20 @@ export function createApp(options: AppOptions): App {
   const keyOfEntry = new Map<object, string | null>(hono.routes.map((entry) => [entry, entry.method === 'ALL' ? null : (routeKeys.get(`${entry.method} ${entry.path}`) ?? null)]))
   const known = [...routes, ...(options.knownRoutes ?? [])].map((item) => ({ method: item.method, match: pathPattern(item.path) }))
   const needed = new Set(routes.flatMap((item) => [...item.lifespans]))
+  // Each route's stale budget, for the routes that may answer stale: its own, or STALE_AFTER_MS.
+  const staleAfterMs = readStaleAfterMs(env)
+  const staleBudgets = new Map(routes.flatMap((item) => (item.fallback ? [[item.key, item.fallback.afterMs ?? staleAfterMs] as const] : [])))
   const overrides = new DependencyOverrides(routes.map((item) => item.dependencies))
   const state: AppState = {
     overrides,
     deadlineMs: options.deadlineMs ?? 10_000,
+    staleAfterOf(c) {
+      for (const entry of matchedRoutes(c)) {
+        const budget = staleBudgets.get(keyOfEntry.get(entry) ?? '')
+        if (budget !== undefined) return budget
+      }
+      return undefined
+    },
     cache: options.cache ?? new StaleCache(),
     detach(work) {
       detached.add(work)

@@ -56,7 +56,7 @@ export type Declaration =
   | { readonly kind: 'needs'; readonly dependencies: DependencyMap }
   | { readonly kind: 'validate'; readonly validation: Validation; readonly body: BodySpec | undefined }
   | { readonly kind: 'responds'; readonly schema: Schema; readonly status: number }
-  | { readonly kind: 'fallback'; readonly authority: Dependency<string> | undefined }
+  | { readonly kind: 'fallback'; readonly authority: Dependency<string> | undefined; readonly afterMs: number | undefined }
 
 export const DECLARATION = Symbol.for('hono-lambda-neon-toolkit.declaration')
 

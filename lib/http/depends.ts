@@ -45,6 +45,18 @@ export interface RequestScope {
   findLastGood(key: string, options?: { readonly newest?: boolean }): Promise<{ readonly value: string; readonly ageSeconds: number } | undefined>
   /** The app's stale cache: it lives as long as the instance (a Lambda instance, a Workers isolate). */
   readonly cache: StaleCache
+  /**
+   * Milliseconds left of the stale budget (from the request's start) of a route that may
+   * answer stale (`staleFallback`); undefined for any other route.
+   */
+  staleBudgetLeftMs(): number | undefined
+  /**
+   * Stops the request's database work, once it has another answer to give: statements in
+   * flight are abandoned (their connections closed, not reused), later ones fail at once.
+   */
+  abandonDatabase(): void
+  /** Aborted by `abandonDatabase()`: the request's sessions listen to it. */
+  readonly databaseSignal: AbortSignal
 }
 
 declare const OUTPUT: unique symbol

@@ -28,6 +28,7 @@ import type { Location, ValidationProblem } from './problems.ts'
 import { eventAnswer, isEventRequest, keptText, withText } from './lambda-event.ts'
 import { JSON_TYPE, toWebResponse } from './reply.ts'
 import { toOpenApiPath } from './routes-info.ts'
+import { settlesWithin } from '../db/timeout.ts'
 import { cacheKey } from './stale-cache.ts'
 
 type Schema = v.GenericSchema
@@ -233,21 +234,32 @@ function modelAnswer(c: Context, schema: Schema, status: ContentfulStatusCode, v
   return withText(c.body(text, status, { 'content-type': JSON_TYPE }), text)
 }
 
+export interface StaleOptions {
+  /** The route's stale budget, in ms from the request's start (default STALE_AFTER_MS). */
+  readonly afterMs?: number
+}
+
 /**
  * A read that may be answered from its last good answer, marked stale (RFC 9111 `Age`, RFC
- * 9211 `Cache-Status`), when the database cannot answer (a 503 from a dependency or the
- * handler). `authority` resolves to what the caller may see (a role, a user id): answers are
- * kept and served per authority, with the validated path and query; when it cannot be
- * resolved nothing is served from the cache. GET only; put it after `validate()`.
+ * 9211 `Cache-Status`), when the database cannot answer: a 503 from a dependency or the
+ * handler, or no answer within the stale budget (`afterMs`, STALE_AFTER_MS by default, from
+ * the request's start), when the fresh attempt is abandoned. `authority` resolves to what the
+ * caller may see (a role, a user id): answers are kept and served per authority, with the
+ * validated path and query; when it cannot be resolved nothing is served from the cache.
+ * GET only; put it after `validate()`.
  */
-export function staleFallback(authority?: Dependency<string>): MiddlewareHandler<AppEnv> {
+export function staleFallback(authority?: Dependency<string>, options: StaleOptions = {}): MiddlewareHandler<AppEnv> {
   return declared(
     async function servedStaleWhenDown(c, next) {
       const scope = scopeOf(c)
       const who = authority === undefined ? 'anyone' : String((await scope.resolve({ authority })).authority)
       const route = routeKey(c)
       const key = cacheKey(route, who, c.req.valid('param' as never), c.req.valid('query' as never))
-      await next()
+      const handled = next()
+      // Past the budget with a kept answer to give, the fresh attempt is abandoned: the
+      // handler's statements fail at once (503), and the kept answer goes out below.
+      if (!(await settlesWithin(handled, scope.staleBudgetLeftMs() ?? 0)) && (await scope.cache.recall(key, scope.requestId)) !== undefined) scope.abandonDatabase()
+      await handled
       const error = c.error
       if (error instanceof HttpError && error.status === 503) {
         const stale = await scope.cache.recall(key, scope.requestId)
@@ -262,6 +274,6 @@ export function staleFallback(authority?: Dependency<string>): MiddlewareHandler
         if (body !== undefined) scope.waitUntil(scope.cache.remember(key, { status: 200, headers: { 'content-type': c.res.headers.get('content-type') ?? JSON_TYPE }, body }))
       }
     },
-    { kind: 'fallback', authority },
+    { kind: 'fallback', authority, afterMs: options.afterMs },
   )
 }

@@ -34,7 +34,7 @@ export interface RouteInfo {
   readonly lifespans: ReadonlySet<Lifespan<unknown>>
   readonly response: v.GenericSchema | undefined
   readonly responses: Readonly<Record<number, ResponseDoc>>
-  readonly fallback: { readonly authority: Dependency<string> | undefined } | undefined
+  readonly fallback: { readonly authority: Dependency<string> | undefined; readonly afterMs: number | undefined } | undefined
 }
 
 /** `/users/:id` (also `:id{[0-9]+}`) as OpenAPI writes it: `/users/{id}`. */
@@ -90,7 +90,7 @@ export function describeRoutes(app: { readonly routes: readonly RouterRoute[] })
       lifespans: analyze(dependencies).lifespans,
       response: response?.schema,
       responses: doc.responses ?? {},
-      fallback: fallback && { authority: fallback.authority },
+      fallback: fallback && { authority: fallback.authority, afterMs: fallback.afterMs },
     }
   })
 }

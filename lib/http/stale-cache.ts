@@ -4,9 +4,26 @@
  * (RFC 9111 `Age`, RFC 9211 `Cache-Status`), instead of a 503. Entries are bounded in number,
  * in bytes, and in how stale they may be served.
  */
+import { ConfigError } from '../config-error.ts'
 import { lifespan } from './lifespan.ts'
 import type { Reply } from './reply.ts'
 import type { RouteInfo } from './routes-info.ts'
+
+/**
+ * How long a read that has a kept answer waits for the database before it is answered from
+ * the cache instead (its fresh attempt abandoned), from the request's start: the stale
+ * budget. Of the order of a pool's acquire timeout: an answer that far late is an outage.
+ */
+export const STALE_AFTER_MS = 1_000
+
+/** `STALE_AFTER_MS` from the environment: a whole number of milliseconds, 50 to 60000. */
+export function readStaleAfterMs(env: Readonly<Record<string, string | undefined>>): number {
+  const text = env.STALE_AFTER_MS
+  if (text === undefined || text === '') return STALE_AFTER_MS
+  const value = /^\d{1,6}$/.test(text) ? Number(text) : Number.NaN
+  if (!(value >= 50 && value <= 60_000)) throw new ConfigError('STALE_AFTER_MS', `must be a whole number of milliseconds from 50 to 60000, not "${text}"`)
+  return value
+}
 
 /** The cache name in `Cache-Status`, as the wire contract names it. */
 export const CACHE_NAME = 'users-api'

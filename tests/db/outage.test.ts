@@ -5,47 +5,32 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import type { DevDatabase } from '../../lib/dev/database.ts'
 import type { FaultProxy } from '../../lib/dev/fault-proxy.ts'
-import { lambdaFunction, type LambdaFunction } from '../../lib/http/lambda.ts'
+import type { LambdaFunction } from '../../lib/http/lambda.ts'
 import { getUser } from '../support/routes.ts'
-import { seedUsers, startTestDatabase, TEST_JWT_SECRET } from '../support/database.ts'
-import { bearer, createUser } from '../support/auth.ts'
-import { behindFaultProxies, type FaultyPaths } from '../../lib/dev/faults.ts'
+import { faultyFunction, type FaultyFunction } from '../support/faulty.ts'
 import { invoke } from '../support/invoke.ts'
 import { captureLogs } from '../support/logs.ts'
 
 describe('the database unreachable mid-run', () => {
-  let database: DevDatabase
+  let faulty: FaultyFunction
   let fault: FaultProxy
-  let paths: FaultyPaths
   let fn: LambdaFunction
   let ids: number[] = []
   let headers: Record<string, string>
 
   before(async () => {
-    database = await startTestDatabase()
-    paths = await behindFaultProxies(database)
-    ;[fault] = paths.proxies as [FaultProxy]
-    ids = await seedUsers(database.url, ['seen', 'unseen'])
-    headers = await bearer((await createUser(database.url, { prefix: 'admin', role: 'super_admin' })).id)
-    fn = await lambdaFunction(getUser, {
-      env: {
-        JWT_SECRET: TEST_JWT_SECRET,
-        DATABASE_URL: paths.urlThrough(fault),
-        DATABASE_WS_PROXY: paths.ws.address,
-        DATABASE_CONNECT_TIMEOUT_MS: '300',
-        DATABASE_QUERY_TIMEOUT_MS: '500',
-        DATABASE_RETRY_ATTEMPTS: '3',
-        DATABASE_BREAKER_THRESHOLD: '3',
-        DATABASE_BREAKER_COOLDOWN_MS: '500',
-      },
+    faulty = await faultyFunction(getUser, ['seen', 'unseen'], {
+      DATABASE_CONNECT_TIMEOUT_MS: '300',
+      DATABASE_QUERY_TIMEOUT_MS: '500',
+      DATABASE_RETRY_ATTEMPTS: '3',
+      DATABASE_BREAKER_THRESHOLD: '3',
+      DATABASE_BREAKER_COOLDOWN_MS: '500',
     })
+    ;({ fault, fn, ids, headers } = faulty)
   })
   after(async () => {
-    await fn?.shutdown()
-    await paths?.close()
-    await database?.close()
+    await faulty?.close()
   })
 
   const read = (id: number) => invoke(fn.handler, { method: 'GET', route: '/users/{id}', path: `/users/${id}`, headers })

@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util'
 import { ConfigError, isPostgresUrl, readCacheConfig, readFunctionConfig } from '../../config.ts'
 import type { FaultMode } from '../fault-proxy.ts'
+import { readStaleAfterMs } from '../../http/stale-cache.ts'
 
 export const SCENARIOS = ['steady', 'burst', 'ramp', 'fault'] as const
 export type Scenario = (typeof SCENARIOS)[number]
@@ -63,10 +64,12 @@ export const FUNCTION_SETTINGS = [
   'DATABASE_CONNECT_TIMEOUT_MS',
   'DATABASE_QUERY_TIMEOUT_MS',
   'DATABASE_IDLE_TIMEOUT_MS',
+  'DATABASE_PING_TIMEOUT_MS',
   'DATABASE_RETRY_ATTEMPTS',
   'DATABASE_BREAKER_THRESHOLD',
   'DATABASE_BREAKER_COOLDOWN_MS',
   'REDIS_COMMAND_TIMEOUT_MS',
+  'STALE_AFTER_MS',
 ] as const
 
 export const USAGE = `usage: npm run load -- <scenario> [options]
@@ -110,6 +113,7 @@ function functionSettings(env: Readonly<Record<string, string | undefined>>): Re
   const probe = { ...settings, DATABASE_URL: 'postgres://load@localhost/load', REDIS_URL: 'redis://localhost:6379' }
   readFunctionConfig(probe, {})
   readCacheConfig(probe, {})
+  readStaleAfterMs(probe)
   return settings
 }
 

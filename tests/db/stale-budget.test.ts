@@ -1,0 +1,118 @@
+/**
+ * The stale budget: a read that has a kept answer is answered from it once the database has
+ * not answered within STALE_AFTER_MS of the request's start (its fresh attempt abandoned),
+ * not at the request's deadline; the caller is identified from their kept record within the
+ * same budget. Through the Lambda handler, with the database cut off by the fault proxy
+ * (every packet dropped) and the deployed timeouts (2 s per connection, 10 s deadline).
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { Hono } from 'hono/tiny'
+import * as v from 'valibot'
+import { dbConn } from '../../lib/db/database.ts'
+import type { FaultProxy } from '../../lib/dev/fault-proxy.ts'
+import type { AppEnv } from '../../lib/http/env.ts'
+import type { LambdaFunction } from '../../lib/http/lambda.ts'
+import { needs, responds, staleFallback } from '../../lib/http/route.ts'
+import { readStaleAfterMs } from '../../lib/http/stale-cache.ts'
+import { faultyFunction, type FaultyFunction } from '../support/faulty.ts'
+import { invoke } from '../support/invoke.ts'
+import { captureLogs } from '../support/logs.ts'
+import { getMe, getUser } from '../support/routes.ts'
+
+describe('STALE_AFTER_MS', () => {
+  it('is 1000 ms unless set, and a whole number of milliseconds from 50 to 60000 when set', () => {
+    assert.equal(readStaleAfterMs({}), 1_000)
+    assert.equal(readStaleAfterMs({ STALE_AFTER_MS: '250' }), 250)
+    for (const bad of ['0', '49', '60001', '1.5', '1s', ' 100', '-5']) {
+      assert.throws(() => readStaleAfterMs({ STALE_AFTER_MS: bad }), new RegExp(`^ConfigError: STALE_AFTER_MS: must be a whole number of milliseconds from 50 to 60000, not "${bad.replace('.', '\\.')}"$`))
+    }
+  })
+})
+
+/** A read for anyone, with a budget of its own: the handler's statement is what waits. */
+const open = new Hono<AppEnv>().get(
+  '/open',
+  needs({ db: dbConn }),
+  staleFallback(undefined, { afterMs: 300 }),
+  responds(v.object({ n: v.number() })),
+  async (c) => c.var.respond({ n: Number((await c.var.db.read<{ n: number }>('SELECT 42 AS n')).rows[0]?.n) }),
+)
+
+describe('a read with a kept answer, the database cut off', () => {
+  let faulty: FaultyFunction
+  let fault: FaultProxy
+  let fn: LambdaFunction
+  let ids: number[] = []
+  let headers: Record<string, string>
+
+  before(async () => {
+    // The deployed defaults, but for the breaker: a threshold no run reaches, so that every
+    // read below goes to the database and waits its budget, rather than skipping it.
+    faulty = await faultyFunction([getMe, getUser, open], ['kept', 'never_read'], { DATABASE_BREAKER_THRESHOLD: '1000' })
+    ;({ fault, fn, ids, headers } = faulty)
+  })
+  after(async () => {
+    await faulty?.close()
+  })
+
+  const read = (path: string, route: string) => invoke(fn.handler, { method: 'GET', route, path, headers })
+
+  it('is answered stale at its route\'s own budget when the handler\'s statement gets no answer', async () => {
+    const fresh = await invoke(fn.handler, { method: 'GET', route: '/open', path: '/open' })
+    assert.deepEqual([fresh.status, fresh.body], [200, '{"n":42}'])
+    fault.setMode('blackhole')
+    try {
+      const started = performance.now()
+      const stale = await invoke(fn.handler, { method: 'GET', route: '/open', path: '/open' })
+      const took = performance.now() - started
+      assert.deepEqual([stale.status, stale.body], [200, '{"n":42}'])
+      assert.match(stale.headers['cache-status'] ?? '', /^users-api; hit; ttl=/)
+      assert.ok(took >= 280 && took < 5_000, `answered stale after ${Math.round(took)} ms`)
+    } finally {
+      fault.setMode('forward')
+    }
+  })
+
+  it('is answered stale at the budget, not at the deadline; one never answered gets 503', async () => {
+    const path = `/users/${ids[0]}`
+    const fresh = await read(path, '/users/{id}')
+    assert.equal(fresh.status, 200)
+    const me = await read('/users/me', '/users/me')
+    assert.equal(me.status, 200)
+
+    const logs = captureLogs()
+    fault.setMode('blackhole')
+    try {
+      for (const [where, route, kept] of [[path, '/users/{id}', fresh], ['/users/me', '/users/me', me]] as const) {
+        const started = performance.now()
+        const stale = await read(where, route)
+        const took = performance.now() - started
+        assert.equal(stale.status, 200, `${where}: ${stale.body}`)
+        assert.equal(stale.body, kept.body)
+        assert.match(stale.headers['cache-status'] ?? '', /^users-api; hit; ttl=/)
+        // Not before the budget; and far from the 10 s deadline (2 s per connection, 4 attempts)
+        // that a stale answer used to wait for.
+        assert.ok(took >= 950 && took < 6_000, `${where} answered stale after ${Math.round(took)} ms`)
+      }
+      const unseen = await read(`/users/${ids[1]}`, '/users/{id}')
+      assert.equal(unseen.status, 503)
+      assert.match(unseen.headers['retry-after'] ?? '', /^\d+$/)
+    } finally {
+      fault.setMode('forward')
+      logs.restore()
+    }
+    // Each stale answer came from the cache, the caller from their kept record.
+    assert.equal(logs.entries.filter((entry) => entry.message === 'served stale').length, 2)
+    assert.ok(logs.entries.some((entry) => entry.message === 'caller identified from cache'))
+
+    // The abandoned attempts leave nothing behind: with the database back, answers are fresh.
+    let again = await read(path, '/users/{id}')
+    for (let i = 0; i < 20 && again.headers['cache-status'] !== undefined; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 250))
+      again = await read(path, '/users/{id}')
+    }
+    assert.equal(again.status, 200)
+    assert.equal(again.headers['cache-status'], undefined, 'fresh again')
+  })
+})
