@@ -247,13 +247,14 @@ class Line {
   }
 
   /** A connection that arrives after the request gave up (its deadline came, it has answered) goes straight back. */
-  #refuseIfClosed(client: PoolClient): void {
-    if (!this.#closed) return
+  #refuseIfClosed(client: PoolClient, attempt: AbortSignal): void {
+    // Or after its attempt was abandoned (the deadline, the stale budget): another waiter may want it.
+    if (!this.#closed && !attempt.aborted) return
     handBack(client, false)
     throw new DatabaseFailure('pool_timeout', new Error('connection arrived after the request ended'))
   }
 
-  async #acquire(): Promise<PoolClient> {
+  async #acquire(attempt: AbortSignal): Promise<PoolClient> {
     if (this.#client !== undefined) {
       // One that failed since it was taken (the server closed it while the request hashed a
       // password) gets nothing more: what would go on it goes on a new one instead.
@@ -273,7 +274,7 @@ class Line {
       this.#waiting = false
       this.#metrics.dbWaitMs += performance.now() - waitStarted
     }
-    this.#refuseIfClosed(client)
+    this.#refuseIfClosed(client, attempt)
     const released = lastReleased.get(client)
     if (released !== undefined && Date.now() - released > this.#options.idleCheckMs) {
       try {
@@ -286,7 +287,7 @@ class Line {
         throw new DatabaseFailure('connect_failed', error)
       }
     }
-    this.#refuseIfClosed(client)
+    this.#refuseIfClosed(client, attempt)
     this.#client = client
     return client
   }
@@ -318,9 +319,9 @@ class Line {
     return this.#target.resilience.run(
       operation,
       remainingMs,
-      async () => {
+      async (attempt) => {
         if (attempts++ > 0) this.#metrics.dbRetries++
-        return this.#send<R>(await this.#acquire(), sql, params)
+        return this.#send<R>(await this.#acquire(attempt), sql, params)
       },
       { abandoned: () => this.#abandoned(), signal: this.#options.abandoned },
     )
@@ -341,7 +342,7 @@ class Line {
       async (deadline) => {
         if (attempts++ > 0) this.#metrics.dbRetries++
         commitSent = false
-        const client = await this.#acquire()
+        const client = await this.#acquire(deadline)
         let open = true
         const ended = () => new Error(deadline.aborted ? 'the request\'s deadline came: the transaction is abandoned' : 'a statement after its transaction ended')
         // An error the database answered reaches `work` as the driver threw it (its SQLSTATE in
