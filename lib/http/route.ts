@@ -26,7 +26,7 @@ import type { AppEnv } from './env.ts'
 import { HttpError, RequestValidationError, ResponseValidationError } from './errors.ts'
 import type { Location, ValidationProblem } from './problems.ts'
 import { eventAnswer, isEventRequest, keptText, withText } from './lambda-event.ts'
-import { JSON_TYPE, toWebResponse } from './reply.ts'
+import { JSON_TYPE, toWebResponse, type Reply } from './reply.ts'
 import { toOpenApiPath } from './routes-info.ts'
 import { settlesWithin } from '../db/timeout.ts'
 import { cacheKey } from './stale-cache.ts'
@@ -258,11 +258,16 @@ export function staleFallback(authority?: Dependency<string>, options: StaleOpti
       const handled = next()
       // Past the budget with a kept answer to give, the fresh attempt is abandoned: the
       // handler's statements fail at once (503), and the kept answer goes out below.
-      if (!(await settlesWithin(handled, scope.staleBudgetLeftMs() ?? 0)) && (await scope.cache.recall(key, scope.requestId)) !== undefined) scope.abandonDatabase()
+      let kept: Reply | undefined
+      if (!(await settlesWithin(handled, scope.staleBudgetLeftMs() ?? 0))) {
+        kept = await scope.cache.recall(key, scope.requestId)
+        if (kept !== undefined) scope.abandonDatabase()
+      }
       await handled
       const error = c.error
       if (error instanceof HttpError && error.status === 503) {
-        const stale = await scope.cache.recall(key, scope.requestId)
+        // The answer found at the budget, not looked up (in Redis too) a second time.
+        const stale = kept ?? (await scope.cache.recall(key, scope.requestId))
         if (stale === undefined) return
         log('warn', 'served stale', { request_id: scope.requestId, route, age_s: Number(stale.headers.age) })
         scope.metrics.stale = true
