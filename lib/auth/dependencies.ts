@@ -85,7 +85,7 @@ export const callerRecords = depends({ name: 'callerRecords', lifespans: [shared
   withdraw: (id: number, version?: number) => withdrawCaller(scope, id, version),
 }))
 
-/** What `keptCaller` is given to find out only whether a kept record would answer. */
+/** The outage a kept record found at the stale budget stands in for, until the abandoned read ends in its own. */
 const UNKNOWN = new DatabaseUnavailable('pool_timeout', 1)
 
 /** The caller's rights from what is kept, while the database is unavailable (`outage`). */
@@ -132,15 +132,17 @@ export const currentUser = depends(
     const budget = scope.staleBudgetLeftMs()
     // On a route that may answer stale: past the budget, a kept record that answers for the
     // caller ends the wait (the read is abandoned, and fails below as in an outage).
+    let kept: Caller | undefined
     if (budget !== undefined && !(await settlesWithin(read, budget))) {
-      const answers = await keptCaller(scope, subject, UNKNOWN).then(Boolean, () => false)
-      if (answers && !(await settlesWithin(read, 0))) scope.abandonDatabase()
+      kept = await keptCaller(scope, subject, UNKNOWN).catch(() => undefined)
+      if (kept !== undefined && !(await settlesWithin(read, 0))) scope.abandonDatabase()
     }
     try {
       user = await read
     } catch (error) {
       if (!(error instanceof DatabaseUnavailable)) throw error
-      return keptCaller(scope, subject, error)
+      // The record found at the budget, with the outage it ended in; not looked up a second time.
+      return kept === undefined ? keptCaller(scope, subject, error) : { ...kept, outage: error }
     }
     // A deleted or deactivated user's token stops working at once, and so does one issued
     // before a change of password, role or active state.
