@@ -86,7 +86,7 @@ const FunctionSchema = v.object({
   DATABASE_PING_TIMEOUT_MS: v.optional(count(50, 60_000), '300'),
   DATABASE_RETRY_ATTEMPTS: v.optional(count(1, 10), '4'),
   DATABASE_BREAKER_THRESHOLD: v.optional(count(1, 1000), '5'),
-  DATABASE_BREAKER_COOLDOWN_MS: v.optional(count(100, 600_000), '5000'),
+  DATABASE_BREAKER_COOLDOWN_MS: v.optional(count(100, 600_000), '500'),
 })
 
 /** Empty strings count as unset, as they do in most shells' `VAR= cmd`. */

@@ -138,7 +138,7 @@ describe('readFunctionConfig pool and retry settings', () => {
       idleCheckMillis: 30000,
       pingTimeoutMillis: 300,
     })
-    assert.deepEqual(config.resilience, { maxAttempts: 4, breakAfter: 5, cooldownMs: 5000 })
+    assert.deepEqual(config.resilience, { maxAttempts: 4, breakAfter: 5, cooldownMs: 500 })
   })
 
   for (const [variable, value, message] of [

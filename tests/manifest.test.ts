@@ -47,15 +47,17 @@ describe('the functions, derived from functions/', () => {
   it('links each function to the secrets its route’s code reads (its lifespans’, RedisUrl for a stale fallback)', async () => {
     const functions = await loadFunctions()
     const byKey = Object.fromEntries(functions.map((item) => [`${item.method} ${item.path}`, item.secrets]))
-    assert.deepEqual(byKey['GET /health'], ['DatabaseReplicaUrl', 'DatabaseUrl'])
+    // Every function of the database shares what it finds of it (down, back) through Redis.
+    assert.deepEqual(byKey['GET /health'], ['DatabaseReplicaUrl', 'DatabaseUrl', 'RedisUrl'])
     assert.deepEqual(byKey['GET /users/{id}'], ['DatabaseReplicaUrl', 'DatabaseUrl', 'JwtSecret', 'RedisUrl'])
-    assert.deepEqual(byKey['POST /users'], ['DatabaseReplicaUrl', 'DatabaseUrl', 'JwtSecret'])
+    assert.deepEqual(byKey['POST /users'], ['DatabaseReplicaUrl', 'DatabaseUrl', 'JwtSecret', 'RedisUrl'])
     // Sign-in counts attempts in Redis, so that every instance counts together.
     assert.deepEqual(byKey['POST /auth/token'], ['DatabaseReplicaUrl', 'DatabaseUrl', 'JwtSecret', 'RedisUrl'])
     assert.deepEqual(byKey['GET /openapi.json'], [])
   })
 
   it('refuses a route file that serves another route than its place names', async () => {
+    mkdirSync(join(process.cwd(), '.data'), { recursive: true })
     const root = mkdtempSync(join(process.cwd(), '.data', 'routes-'))
     try {
       mkdirSync(join(root, 'functions', 'things'), { recursive: true })

@@ -76,6 +76,10 @@ export async function sharedStoreFromEnv(env: Env): Promise<SharedStore | undefi
         return { count: Number(replies[index * 3 + 1]?.[1]), ttlMs: ttlMs > 0 ? ttlMs : windowMs }
       })
     },
+    claim: async (key, ttlMs) => {
+      const reply = await guard('claim', () => client.set(prefix + key, '1', 'PX', ttlMs, 'NX'))
+      return reply === undefined ? undefined : reply === 'OK'
+    },
     forget: async (key) => {
       await guard('forget', () => client.del(prefix + key))
     },

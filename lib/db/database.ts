@@ -7,30 +7,47 @@ import { readFunctionConfig } from '../config.ts'
 import { depends } from '../http/depends.ts'
 import { HttpError } from '../http/errors.ts'
 import { lifespan } from '../http/lifespan.ts'
+import { readStaleAfterMs } from '../http/stale-cache.ts'
 import { configureDriver } from './driver.ts'
 import { createPool, type Pool } from './pool.ts'
 import { Resilience } from './resilience.ts'
 import { Session, type Target } from './session.ts'
+import { sharedStatus } from './shared-status.ts'
 
-export const database = lifespan('database', async function* ({ env }) {
+export const database = lifespan('database', async function* ({ env, shared }) {
   const config = readFunctionConfig(env)
   await configureDriver(config.driver)
+  // A probe is given the stale budget: once the database is known to be down, a request answers within it.
+  const settings = { ...config.resilience, probeTimeoutMs: readStaleAfterMs(env) }
   const pool = createPool({ url: config.databaseUrl, ...config.pool })
-  const resilience = new Resilience(config.resilience)
+  const resilience = new Resilience(settings, shared && sharedStatus(shared, 'primary'))
   // The replica has a pool and a breaker of its own: one database's outage says nothing of the other's.
   const replica: Target | undefined = config.replicaUrl === undefined ? undefined : {
     pool: createPool({ url: config.replicaUrl, ...config.pool }),
-    resilience: new Resilience({ ...config.resilience, name: 'replica' }),
+    resilience: new Resilience({ ...settings, name: 'replica' }, shared && sharedStatus(shared, 'replica')),
   }
+  // What other instances know already, learnt as this one starts (Lambda's init), not by its first requests' timeouts.
+  await Promise.all([resilience.sync(), replica?.resilience.sync()])
   try {
     yield { pool, resilience, replica, idleCheckMs: config.pool.idleCheckMillis, pingTimeoutMs: config.pool.pingTimeoutMillis }
   } finally {
     await Promise.all([pool.end(), replica?.pool.end()])
   }
-}, { secrets: ['DatabaseUrl', 'DatabaseReplicaUrl'] })
+}, { secrets: ['DatabaseUrl', 'DatabaseReplicaUrl', 'RedisUrl'] })
 
 /** The instance's pool, for one-shot queries (`pool.query` takes and returns a connection). */
 export const dbPool = depends({ name: 'dbPool', lifespans: [database] }, (_, scope): Pool => scope.state(database).pool)
+
+/**
+ * Whether the instance is degrading answers: its database is taken for down (by this
+ * instance or, through the shared status, by another), or it answered stale or 503 lately
+ * (a full pool, say). What `/health` reports; it needs no statement to know.
+ */
+export const degraded = depends({ name: 'degraded', lifespans: [database] }, async (_, scope): Promise<boolean> => {
+  const { resilience } = scope.state(database)
+  await resilience.sync()
+  return resilience.state !== 'closed' || scope.degradedLately
+})
 
 /**
  * The request's database session (FastAPI's `db_conn`): one pooled connection, taken on the

@@ -1,10 +1,10 @@
 /**
  * Retry with exponential backoff and jitter, inside the request's deadline, and a circuit
- * breaker shared by the instance. An attempt throws a classified `DatabaseFailure`; what is
- * retried depends on whether the operation is a read (anything that may be a passing outage)
- * or a write (only what certainly never reached the database). After repeated outages the
- * breaker opens and requests skip the database for a cool-down, straight to their fallback,
- * then one probe decides whether it closes again.
+ * breaker. An attempt throws a classified `DatabaseFailure`; what is retried depends on
+ * whether the operation is a read (anything that may be a passing outage) or a write (only
+ * what certainly never reached the database). After repeated outages the breaker opens and
+ * requests skip the database, straight to their fallback, while one probe at a time (one
+ * per cool-down, across instances when they share a status) finds out whether it is back.
  *
  * Both are written here rather than taken from cockatiel, whose semantics they keep (a
  * consecutive-failure breaker with one half-open probe; Polly's decorrelated-jitter backoff):
@@ -22,8 +22,13 @@ export interface ResilienceOptions {
   readonly maxDelayMs: number
   /** Consecutive outages that open the breaker. */
   readonly breakAfter: number
-  /** How long the breaker stays open before it lets one probe through. */
+  /** While the breaker is open, the time between probes (one at a time, across instances with a shared status). */
   readonly cooldownMs: number
+  /**
+   * How long a probe may take: once the database is known to be down, a request that probes
+   * it answers (503, or stale) within this, as the others do at once. The stale budget.
+   */
+  readonly probeTimeoutMs: number
   /** Time kept back from the deadline for the answer itself (a fallback, a 503). */
   readonly reserveMs: number
   /** Which database the logs name: `primary` or `replica`. */
@@ -35,7 +40,8 @@ export const DEFAULT_RESILIENCE: ResilienceOptions = {
   initialDelayMs: 50,
   maxDelayMs: 1_000,
   breakAfter: 5,
-  cooldownMs: 5_000,
+  cooldownMs: 500,
+  probeTimeoutMs: 1_000,
   reserveMs: 250,
   name: 'primary',
 }
@@ -71,6 +77,30 @@ export type BreakerState = 'closed' | 'open' | 'half-open'
 /** How the breaker's log line names a state (cockatiel's names, which dashboards search). */
 const LOGGED_STATE: Record<BreakerState, string> = { closed: 'Closed', open: 'Open', 'half-open': 'HalfOpen' }
 
+/** What one instance found of the database, and when: the last finding of any instance wins. */
+export interface Finding {
+  readonly down: boolean
+  /** Epoch milliseconds. */
+  readonly at: number
+}
+
+/**
+ * What the instances of a database's functions tell each other through the shared tier
+ * (lib/db/shared-status.ts): that it is down, or back, and who may probe it next. Best
+ * effort: `undefined` is "the shared tier did not answer", and the instance goes on alone.
+ */
+export interface SharedStatus {
+  read(): Promise<Finding | undefined>
+  write(finding: Finding): Promise<void>
+  /** True for one caller per `ms` across all instances: that one probes. */
+  claimProbe(ms: number): Promise<boolean | undefined>
+}
+
+const DONE = Promise.resolve()
+
+/** How often an instance reads the shared status while it takes the database for up. */
+const SYNC_WHILE_UP_MS = 1_000
+
 /** The breaker is open: the database was not tried (failures.ts classifies it `circuit_open`). */
 class BrokenCircuit extends Error {
   override name = 'BrokenCircuit'
@@ -78,49 +108,96 @@ class BrokenCircuit extends Error {
 }
 
 /**
- * Opens after `breakAfter` consecutive outages; after `cooldownMs` one call goes through as
- * the probe while the others wait for its outcome. A failure that is not an outage (an SQL
- * error) neither counts nor resets the count, but it does close a half-open breaker: the
- * database answered.
+ * Opens after `breakAfter` consecutive outages. While it is open one call at a time goes
+ * through as the probe, at most one per `cooldownMs` (across all instances, with a shared
+ * status), and the others fail at once; a probe that succeeds closes it. A failure that is
+ * not an outage (an SQL error) neither counts nor resets the count, but it does close a
+ * half-open breaker: the database answered. A full pool says nothing of the database: it
+ * neither counts nor ends a probe's doubt.
+ *
+ * With a shared status, what the breaker finds (open, closed again) is written there, and
+ * what others found is read from it: once a second while closed, on every call while open,
+ * so that an instance does not pay timeouts to learn what another already knows.
  */
 class CircuitBreaker {
   state: BreakerState = 'closed'
   #failures = 0
-  #openedAt = 0
-  #probe: Promise<unknown> | undefined
+  /** When the state last changed on a finding (this instance's or one read from the shared status). */
+  #foundAt = 0
+  #probedAt = 0
+  #syncedAt = Number.NEGATIVE_INFINITY
+  #syncing: Promise<void> | undefined
   readonly #options: ResilienceOptions
+  readonly #shared: SharedStatus | undefined
 
-  constructor(options: ResilienceOptions) {
+  constructor(options: ResilienceOptions, shared: SharedStatus | undefined) {
     this.#options = options
+    this.#shared = shared
   }
 
-  async execute<T>(work: () => Promise<T>): Promise<T> {
-    if (this.state === 'half-open') {
-      await this.#probe?.catch(() => undefined)
-      return this.execute(work)
-    }
+  /** Reads what other instances found, when it is time to (see the class comment). */
+  sync(): Promise<void> {
+    const shared = this.#shared
+    if (shared === undefined) return DONE
+    const now = Date.now()
+    if (this.state === 'closed' && now - this.#syncedAt < SYNC_WHILE_UP_MS) return DONE
+    return (this.#syncing ??= shared
+      .read()
+      .then((finding) => {
+        this.#syncedAt = Date.now()
+        if (finding !== undefined && finding.at > this.#foundAt) this.#learn(finding)
+      })
+      .finally(() => {
+        this.#syncing = undefined
+      }))
+  }
+
+  async execute<T>(work: (probing: boolean) => Promise<T>): Promise<T> {
+    await this.sync()
     if (this.state === 'closed') return this.#observe(work, false)
-    if (Date.now() - this.#openedAt < this.#options.cooldownMs) throw new BrokenCircuit('the circuit breaker is open')
+    if (!(await this.#mayProbe())) throw new BrokenCircuit('the circuit breaker is open')
     this.#enter('half-open')
-    const probe = this.#observe(work, true)
-    this.#probe = probe
-    return probe
+    return this.#observe(work, true)
   }
 
-  async #observe<T>(work: () => Promise<T>, probing: boolean): Promise<T> {
+  /** Whether this call is the probe: none in flight here, none in the last cool-down, here or anywhere. */
+  async #mayProbe(): Promise<boolean> {
+    const now = Date.now()
+    if (this.state === 'half-open' || now - this.#probedAt < this.#options.cooldownMs) return false
+    this.#probedAt = now
+    // Without an answer from the shared tier, the instance probes on its own.
+    const claimed = await this.#shared?.claimProbe(this.#options.cooldownMs)
+    return claimed !== false && this.state === 'open'
+  }
+
+  async #observe<T>(work: (probing: boolean) => Promise<T>, probing: boolean): Promise<T> {
     try {
-      const value = await work()
+      const value = await work(probing)
       this.#failures = 0
-      if (probing) this.#enter('closed')
+      if (probing) await this.#found(false)
       return value
     } catch (error) {
-      const outage = error instanceof DatabaseFailure && isOutage(error.kind)
-      if (outage && (probing || ++this.#failures >= this.#options.breakAfter)) {
-        this.#openedAt = Date.now()
-        this.#enter('open')
-      } else if (!outage && probing) this.#enter('closed')
+      const kind = error instanceof DatabaseFailure ? error.kind : undefined
+      if (kind === 'pool_exhausted') {
+        if (probing) this.#enter('open')
+      } else if (kind !== undefined && isOutage(kind)) {
+        if (probing || (++this.#failures >= this.#options.breakAfter && this.state === 'closed')) await this.#found(true)
+      } else if (probing) await this.#found(false)
       throw error
     }
+  }
+
+  /** This instance found the database down or answering: the breaker follows, and others are told. */
+  async #found(down: boolean): Promise<void> {
+    const finding = { down, at: Date.now() }
+    this.#learn(finding)
+    await this.#shared?.write(finding)
+  }
+
+  #learn(finding: Finding): void {
+    this.#foundAt = finding.at
+    if (finding.down) this.#probedAt = Math.max(this.#probedAt, finding.at)
+    this.#enter(finding.down ? 'open' : 'closed')
   }
 
   #enter(state: BreakerState): void {
@@ -175,13 +252,19 @@ export class Resilience {
   readonly options: ResilienceOptions
   readonly #breaker: CircuitBreaker
 
-  constructor(options: Partial<ResilienceOptions> = {}) {
+  /** `shared`: what the instances tell each other of this database; without it, each finds out alone. */
+  constructor(options: Partial<ResilienceOptions> = {}, shared?: SharedStatus) {
     this.options = { ...DEFAULT_RESILIENCE, ...options }
-    this.#breaker = new CircuitBreaker(this.options)
+    this.#breaker = new CircuitBreaker(this.options, shared)
   }
 
   get state(): BreakerState {
     return this.#breaker.state
+  }
+
+  /** Reads what other instances found of the database, when it is time to (as a request does first). */
+  sync(): Promise<void> {
+    return this.#breaker.sync()
   }
 
   /** Seconds a client should wait before trying again: the breaker's cool-down, at least 1. */
@@ -215,7 +298,11 @@ export class Resilience {
       for (let tries = 1; ; tries++) {
         try {
           // An attempt in flight when the deadline comes is abandoned, not waited for.
-          return await this.#breaker.execute(() => untilAborted(attempt(signal), signal, giveUp))
+          return await this.#breaker.execute((probing) => {
+            if (!probing) return untilAborted(attempt(signal), signal, giveUp)
+            const probe = AbortSignal.any([signal, AbortSignal.timeout(this.options.probeTimeoutMs)])
+            return untilAborted(attempt(probe), probe, giveUp)
+          })
         } catch (error) {
           if (!(error instanceof DatabaseFailure)) throw error
           last = error

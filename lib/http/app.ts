@@ -109,7 +109,12 @@ interface AppState {
   readonly cache: StaleCache
   /** Keeps background work alive where the runtime has no `waitUntil` (Node). */
   detach(work: Promise<void>): void
+  /** When the instance last degraded an answer (stale, 503); see `DEGRADED_LATELY_MS`. */
+  degradedAt: number
 }
+
+/** How long after a degraded answer (stale, 503) the instance says it is degraded. */
+const DEGRADED_LATELY_MS = 5_000
 
 function executionContextOf(c: Context): ExecutionContext | undefined {
   try {
@@ -157,6 +162,10 @@ export class Scope implements RequestScope {
 
   abandonDatabase(): void {
     ;(this.#abandon ??= new AbortController()).abort()
+  }
+
+  get degradedLately(): boolean {
+    return performance.now() - this.#app.degradedAt < DEGRADED_LATELY_MS
   }
 
   get request(): Request {
@@ -322,6 +331,7 @@ export function createApp(options: AppOptions): App {
       return undefined
     },
     cache: options.cache ?? new StaleCache(),
+    degradedAt: Number.NEGATIVE_INFINITY,
     detach(work) {
       detached.add(work)
       void work.finally(() => detached.delete(work))
@@ -340,6 +350,7 @@ export function createApp(options: AppOptions): App {
     try {
       if (options.lifespansPerRequest) await runner.startup(needed, { env: stringBindings(c.env) })
       await next()
+      if (scope.metrics.stale || c.res.status === 503) state.degradedAt = performance.now()
       await scope.finish(c.error)
     } catch (error) {
       // What Hono's error handler never sees: a lifespan of this request that could not start
@@ -393,7 +404,7 @@ export function createApp(options: AppOptions): App {
     routes,
     dependencyOverrides: overrides,
     async startup() {
-      if (!options.lifespansPerRequest) await lifespans.startup(needed, { env })
+      if (!options.lifespansPerRequest) await lifespans.startup(needed, { env, shared: state.cache.shared })
       if (options.tellsInit) initTiming = `init;dur=${performance.now().toFixed(1)}`
     },
     async shutdown() {

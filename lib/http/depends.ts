@@ -57,6 +57,11 @@ export interface RequestScope {
   abandonDatabase(): void
   /** Aborted by `abandonDatabase()`: the request's sessions listen to it. */
   readonly databaseSignal: AbortSignal
+  /**
+   * Whether the instance degraded an answer lately (a stale one, a 503) for whatever reason:
+   * what `/health` reports.
+   */
+  readonly degradedLately: boolean
 }
 
 declare const OUTPUT: unique symbol

@@ -5,10 +5,13 @@
  */
 import type { Env } from '../config.ts'
 import { log } from '../log.ts'
+import type { SharedStore } from './stale-cache.ts'
 
 export interface LifespanContext {
   /** The environment the app was given (process.env on Lambda). */
   readonly env: Env
+  /** The tier the instances share (Redis), when the function connects to one. */
+  readonly shared?: SharedStore | undefined
 }
 
 export interface Lifespan<S> {

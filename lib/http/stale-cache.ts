@@ -45,9 +45,12 @@ export const sharedCache = lifespan('sharedCache', async function* () {
   yield undefined
 }, { secrets: ['RedisUrl'] })
 
-/** Whether a route's function connects to the shared tier: it may answer stale, or needs `sharedCache`. */
+/**
+ * Whether a route's function connects to the shared tier: it may answer stale, or one of its
+ * lifespans uses the tier (`sharedCache`; the database, whose status instances share).
+ */
 export function usesSharedCache(info: Pick<RouteInfo, 'fallback' | 'lifespans'>): boolean {
-  return info.fallback !== undefined || info.lifespans.has(sharedCache)
+  return info.fallback !== undefined || [...info.lifespans].some((item) => item.secrets.includes('RedisUrl'))
 }
 
 /** A cache shared by instances (Redis): best effort, a failure is a miss. */
@@ -62,6 +65,11 @@ export interface SharedStore {
   count(keys: readonly string[], windowMs: number, by?: number): Promise<readonly { readonly count: number; readonly ttlMs: number }[] | undefined>
   /** Removes a counter. */
   forget(key: string): Promise<void>
+  /**
+   * Takes `key` for `ttlMs` if no one holds it (Redis `SET NX PX`): true for the one caller
+   * that took it; undefined when the store did not answer.
+   */
+  claim(key: string, ttlMs: number): Promise<boolean | undefined>
 }
 
 export interface StaleCacheOptions {

@@ -71,7 +71,8 @@ describe('load tool: command line', () => {
     [['steady', '--token', 't'], {}, /^--token: is for --url/],
     [['steady', '--username', 'u'], {}, /^--username: is for --url/],
     [['steady', '--paths', '//evil.example/x'], {}, /^--paths: each path starts with one "\/"/],
-    [['fault', '--fault-mode', 'melt'], {}, /^--fault-mode: must be blackhole, refuse or sever, not "melt"/],
+    [['fault', '--fault-mode', 'melt'], {}, /^--fault-mode: must be blackhole, refuse, sever or terminate, not "melt"/],
+    [['fault', '--fault-mode', 'terminate'], {}, /^--fault-mode: terminate \(pg_terminate_backend\) needs a PostgreSQL server \(set DATABASE_URL\)/],
     [['steady', '--url', 'https://x', '--token', 't', '--pool-max', '2'], {}, /^--pool-max: applies to the local emulator only/],
     [['steady', '--database-url', 'postgres://h/db'], {}, /^--database-url: is for --url/],
     [['steady', '--url', 'https://x', '--token', 't', '--database-url', 'mysql://h/db'], {}, /^--database-url: must be a postgres:\/\/ or postgresql:\/\/ URL/],
@@ -168,6 +169,35 @@ describe('load tool: report', () => {
     assert.deepEqual(failed({}, [sample({ status: 503 })]), ['every 503 says Retry-After'])
     assert.deepEqual(failed({ failures: [{ at: 1, reason: 'request timed out' }] }, [sample()]), ['nothing hung'])
     assert.deepEqual(failed({ poolMax: 2, connections: { source: 'test', samples: [{ at: 0, count: 3 }] } }, [sample({ cold: true })]), ['connections within instances × pool size'])
+  })
+
+  it('says what the requests sent during a fault got, at what latency, and how soon after it every answer was fresh', () => {
+    const fault = { mode: 'blackhole' as const, atSeconds: 1, forSeconds: 2 }
+    const samples = [
+      sample({ at: 500, ms: 5_000 }), // before the cut, however long it took
+      sample({ at: 1_000, ms: 1_100, stale: true }),
+      sample({ at: 1_500, ms: 20, stale: true }),
+      sample({ at: 2_000, ms: 30, status: 503, retryAfter: true }),
+      sample({ at: 2_500, ms: 40, status: 502 }),
+      sample({ at: 2_999, ms: 10 }), // fresh: the cut's last moment
+      sample({ at: 3_000, ms: 10, stale: true }), // after the return, not yet fresh
+      sample({ at: 3_400, ms: 300, status: 503, retryAfter: true }),
+      sample({ at: 3_500, ms: 10 }),
+      sample({ at: 4_000, ms: 10 }),
+    ]
+    const report = summarize(input(samples, { fault }))
+    assert.deepEqual(report.fault?.figures, {
+      during: { requests: 5, fresh: 1, stale: 2, unavailable: 1, other: 1, latencyMs: spread([1_100, 20, 30, 40, 10]) },
+      freshAgainMs: 400,
+    })
+    const table = formatReport(report)
+    assert.match(table, /during the fault │ 5 sent: 1 fresh, 2 stale, 1 × 503 with Retry-After, 1 other; p99 1100 ms, max 1100 ms/)
+    assert.match(table, /fresh again +│ 400 ms after the return: every request sent later was answered fresh/)
+    // Fresh from the first request after the return; not fresh by the end; no request after it.
+    const at = (ms: number, fields: Partial<Sample> = {}) => sample({ at: ms, ...fields })
+    assert.equal(summarize(input([at(3_000), at(3_500)], { fault })).fault?.figures.freshAgainMs, 0)
+    assert.equal(summarize(input([at(3_000), at(3_500, { stale: true })], { fault })).fault?.figures.freshAgainMs, undefined)
+    assert.equal(summarize(input([at(1_500)], { fault })).fault?.figures.freshAgainMs, undefined)
   })
 
   it('counts requests cut off by the end of a phase apart from those that hung', () => {

@@ -15,6 +15,7 @@ function sharedTier(stored: Map<string, string>): SharedStore {
     set: async (key, value) => void stored.set(key, value),
     count: async () => undefined,
     forget: async (key) => void stored.delete(key),
+    claim: async () => undefined,
     close: async () => undefined,
   }
 }

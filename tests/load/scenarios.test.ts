@@ -14,6 +14,7 @@ import { chromium } from 'playwright-core'
 import pg from 'pg'
 import { ROOT, runTool, spawnTool, type Finished } from '../support/cli.ts'
 import { externalUrl } from '../support/database.ts'
+import type { FaultFigures } from '../../lib/dev/load/report.ts'
 
 interface Spread {
   count: number
@@ -33,7 +34,7 @@ interface Report {
   stale: number
   unavailable: { withRetryAfter: number; withoutRetryAfter: number }
   connections: { peak: number; samples: number; bound: number | undefined; source: string } | undefined
-  fault: { atSeconds: number; untilSeconds: number } | undefined
+  fault: { atSeconds: number; untilSeconds: number; figures: FaultFigures } | undefined
   checks: { name: string; ok: boolean; detail: string }[]
 }
 
@@ -192,6 +193,11 @@ describe('npm run load, against the local Lambda emulator', () => {
     assert.deepEqual(report.fault && [report.fault.atSeconds, report.fault.untilSeconds], [10, 20])
     assert.ok(report.stale > 0, `stale answers: ${report.stale}`)
     assert.equal(report.failures.count, 0)
+    // What the report says of the cut (its latencies and how soon answers were fresh are figures, not checks).
+    const figures = report.fault?.figures
+    assert.ok(figures !== undefined && figures.during.requests > 0)
+    assert.equal(figures.during.other, 0, 'sent while the database was away: 200 or 503 with Retry-After, nothing else')
+    assert.notEqual(figures.freshAgainMs, undefined, 'every answer fresh again before the run ended')
     const column = (name: string) => samples.columns.indexOf(name)
     const afterFault = samples.rows.filter((row) => (row[column('at_ms')] as number) > 24_000)
     assert.ok(afterFault.length > 0)

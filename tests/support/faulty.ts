@@ -18,6 +18,8 @@ export interface FaultyFunction {
   readonly ids: number[]
   /** A super_admin's Authorization header. */
   readonly headers: Record<string, string>
+  /** The function's environment: another instance of it is `lambdaFunction(routes, { env })`. */
+  readonly env: Record<string, string>
   close(): Promise<void>
 }
 
@@ -30,13 +32,15 @@ export async function faultyFunction(routes: Hono<AppEnv> | Hono<AppEnv>[], seed
     const [fault] = paths.proxies as [FaultProxy]
     const ids = await seedUsers(database.url, seeds)
     const headers = await bearer((await createUser(database.url, { prefix: 'admin', role: 'super_admin' })).id)
-    const fn = await lambdaFunction(routes, { env: { JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: paths.urlThrough(fault), DATABASE_WS_PROXY: paths.ws.address, ...env } })
+    const functionEnv = { JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: paths.urlThrough(fault), DATABASE_WS_PROXY: paths.ws.address, ...env }
+    const fn = await lambdaFunction(routes, { env: functionEnv })
     const opened = paths
     return {
       fn,
       fault,
       ids,
       headers,
+      env: functionEnv,
       async close() {
         fault.setMode('forward')
         await fn.shutdown()

@@ -184,7 +184,13 @@ export async function startLocalTarget(options: LocalTargetOptions): Promise<Loc
       emulator,
       setFault(mode) {
         if (mode === 'sever') fault.sever()
-        else fault.setMode(mode)
+        else if (mode === 'terminate') {
+          // The server ends every session of the functions (an admin's kill, a failover's).
+          pool.query('SELECT count(pg_terminate_backend(pid))::int AS ended FROM pg_stat_activity WHERE application_name = $1', [applicationName]).then(
+            ({ rows }) => options.say(`fault     pg_terminate_backend ended ${(rows[0] as { ended: number }).ended} sessions`),
+            (error: unknown) => options.say(`fault     pg_terminate_backend failed: ${error instanceof Error ? error.message : String(error)}`),
+          )
+        } else fault.setMode(mode)
       },
       close,
     }

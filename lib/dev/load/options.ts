@@ -22,7 +22,7 @@ export interface Phase {
 }
 
 export interface Fault {
-  readonly mode: FaultMode | 'sever'
+  readonly mode: FaultMode | 'sever' | 'terminate'
   readonly atSeconds: number
   readonly forSeconds: number
 }
@@ -79,7 +79,7 @@ scenarios
   burst    N requests at once to cold functions:  --requests 50
   ramp     a rising rate in steps:        --from 10 --to 100 --steps 5 --seconds 20
   fault    steady for 30 s, with the database cut off from 10 s to 20 s (local only):
-           --fault-at 10 --fault-for 10 --fault-mode blackhole|refuse|sever
+           --fault-at 10 --fault-for 10 --fault-mode blackhole|refuse|sever|terminate
 
 target (default: every function built and run in the local Lambda emulator)
   --url URL              a deployed API instead (cold starts counted from x-cold-start)
@@ -245,7 +245,8 @@ export function parseLoadOptions(argv: readonly string[], env: Readonly<Record<s
     const forSeconds = whole(values['fault-for'], { name: 'fault-for', fallback: Math.max(1, Math.round(total / 3)), min: 1, max: total })
     if (atSeconds + forSeconds > total) throw new ConfigError('--fault-for', `the fault must end within the run: ${atSeconds} + ${forSeconds} s is past --seconds (${total})`)
     const mode = values['fault-mode'] ?? 'blackhole'
-    if (mode !== 'blackhole' && mode !== 'refuse' && mode !== 'sever') throw new ConfigError('--fault-mode', `must be blackhole, refuse or sever, not "${mode}"`)
+    if (mode !== 'blackhole' && mode !== 'refuse' && mode !== 'sever' && mode !== 'terminate') throw new ConfigError('--fault-mode', `must be blackhole, refuse, sever or terminate, not "${mode}"`)
+    if (mode === 'terminate' && !env.DATABASE_URL) throw new ConfigError('--fault-mode', 'terminate (pg_terminate_backend) needs a PostgreSQL server (set DATABASE_URL): the embedded PGlite has one backend')
     fault = { mode, atSeconds, forSeconds }
   }
 

@@ -49,8 +49,19 @@ export interface LoadReport {
   readonly connections:
     | { readonly source: string; readonly peak: number; readonly samples: number; readonly poolMax: number | undefined; readonly bound: number | undefined }
     | undefined
-  readonly fault: (Fault & { readonly untilSeconds: number }) | undefined
+  readonly fault: (Fault & { readonly untilSeconds: number; readonly figures: FaultFigures }) | undefined
   readonly checks: readonly Check[]
+}
+
+/** What the requests sent while the database was cut off got, and how soon answers were fresh after. */
+export interface FaultFigures {
+  /** Requests sent from the cut to the return, by what they got. */
+  readonly during: { readonly requests: number; readonly fresh: number; readonly stale: number; readonly unavailable: number; readonly other: number; readonly latencyMs: Spread }
+  /**
+   * How long after the database returned the last request that was not answered fresh was
+   * sent (0: none was); every one sent later was fresh. Undefined when none sent after it was.
+   */
+  readonly freshAgainMs: number | undefined
 }
 
 export interface ReportInput {
@@ -78,6 +89,24 @@ export function spread(values: readonly number[]): Spread {
   const sorted = [...values].sort((a, b) => a - b)
   const at = (p: number) => round(sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] as number)
   return { count: sorted.length, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: round(sorted.at(-1) as number) }
+}
+
+const isFresh = (sample: Sample) => sample.status === 200 && !sample.stale
+
+export function faultFigures(samples: readonly Sample[], fault: Fault): FaultFigures {
+  const from = fault.atSeconds * 1000
+  const until = (fault.atSeconds + fault.forSeconds) * 1000
+  const during = samples.filter((sample) => sample.at >= from && sample.at < until)
+  const fresh = during.filter(isFresh).length
+  const stale = during.filter((sample) => sample.status === 200 && sample.stale).length
+  const unavailable = during.filter((sample) => sample.status === 503 && sample.retryAfter).length
+  const after = samples.filter((sample) => sample.at >= until).sort((a, b) => a.at - b.at)
+  const last = after.findLastIndex((sample) => !isFresh(sample))
+  const freshAgainMs = last === -1 ? (after.length > 0 ? 0 : undefined) : last === after.length - 1 ? undefined : round((after[last] as Sample).at - until)
+  return {
+    during: { requests: during.length, fresh, stale, unavailable, other: during.length - fresh - stale - unavailable, latencyMs: spread(during.map((sample) => sample.ms)) },
+    freshAgainMs,
+  }
 }
 
 export function summarize(input: ReportInput): LoadReport {
@@ -149,7 +178,7 @@ export function summarize(input: ReportInput): LoadReport {
     stale: samples.filter((sample) => sample.stale).length,
     unavailable: { withRetryAfter, withoutRetryAfter: unavailable.length - withRetryAfter },
     connections,
-    fault: input.fault === undefined ? undefined : { ...input.fault, untilSeconds: input.fault.atSeconds + input.fault.forSeconds },
+    fault: input.fault === undefined ? undefined : { ...input.fault, untilSeconds: input.fault.atSeconds + input.fault.forSeconds, figures: faultFigures(samples, input.fault) },
     checks,
   }
 }
@@ -185,7 +214,19 @@ export function formatReport(report: LoadReport): string {
       ],
     },
   )
-  if (report.fault) counts.push({ fault: [`database ${report.fault.mode} from ${report.fault.atSeconds} s to ${report.fault.untilSeconds} s`] })
+  if (report.fault) {
+    const { mode, atSeconds, untilSeconds, figures } = report.fault
+    const { during, freshAgainMs } = figures
+    counts.push(
+      { fault: [`database ${mode} from ${atSeconds} s to ${untilSeconds} s`] },
+      {
+        'during the fault': [
+          `${during.requests} sent: ${during.fresh} fresh, ${during.stale} stale, ${during.unavailable} × 503 with Retry-After, ${during.other} other; p99 ${during.latencyMs.p99} ms, max ${during.latencyMs.max} ms`,
+        ],
+      },
+      { 'fresh again': [freshAgainMs === undefined ? 'not by the end of the run' : freshAgainMs === 0 ? 'at once: every request sent after the return was answered fresh' : `${freshAgainMs} ms after the return: every request sent later was answered fresh`] },
+    )
+  }
 
   const checks = report.checks.map((check) => `  ${check.ok ? 'ok  ' : 'FAIL'}  ${check.name}: ${check.detail}`)
   return [`load: ${report.scenario} (${report.phases.map((phase) => phase.label).join(', ')}) against ${report.target}`, counts.toString(), latency.toString(), ...checks].join('\n')

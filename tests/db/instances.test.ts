@@ -1,0 +1,140 @@
+/**
+ * Instances that share what they find of the database (issue 15): through the Lambda
+ * handler, each `lambdaFunction` an instance of its own as on Lambda, the database behind a
+ * fault proxy, Redis as the shared tier. One instance finds the database down; another
+ * answers from its cache without trying it, and one that starts after knows it as it starts;
+ * one probe finds it back and the others answer fresh. And `/health` says `degraded` while
+ * an instance degrades answers, whatever the reason.
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import type { FaultProxy } from '../../lib/dev/fault-proxy.ts'
+import { lambdaFunction, type LambdaFunction } from '../../lib/http/lambda.ts'
+import { faultyFunction, type FaultyFunction } from '../support/faulty.ts'
+import { invoke } from '../support/invoke.ts'
+import { captureLogs, type CapturedLog } from '../support/logs.ts'
+import { getUser, health } from '../support/routes.ts'
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const breakerStates = (entries: readonly CapturedLog[]) => entries.filter((entry) => entry.message === 'database circuit breaker').map((entry) => entry.state)
+
+describe('instances sharing what they find of the database', { skip: process.env.REDIS_URL === undefined && 'needs Redis (REDIS_URL) as the shared tier' }, () => {
+  let faulty: FaultyFunction
+  let fault: FaultProxy
+  let first: LambdaFunction
+  let second: LambdaFunction
+  const started: LambdaFunction[] = []
+
+  before(async () => {
+    // The deployed defaults (2 s per connection, 1 s stale budget), but a breaker that opens
+    // after two outages rather than five, and probes every 3 s rather than 500 ms: no probe
+    // falls due while the test looks at what the instances learnt without one.
+    faulty = await faultyFunction([getUser, health], ['kept'], { REDIS_URL: process.env.REDIS_URL ?? '', DATABASE_BREAKER_THRESHOLD: '2', DATABASE_BREAKER_COOLDOWN_MS: '3000' })
+    ;({ fault, fn: first } = faulty)
+    second = await lambdaFunction([getUser, health], { env: faulty.env })
+    started.push(second)
+  })
+  after(async () => {
+    for (const fn of started) await fn.shutdown()
+    await faulty?.close()
+  })
+
+  it('one finds it down: another answers stale without trying it, a new one knows as it starts, one probe finds it back', async () => {
+    const path = `/users/${faulty.ids[0]}`
+    const read = (fn: LambdaFunction) => invoke(fn.handler, { method: 'GET', route: '/users/{id}', path, headers: faulty.headers })
+    const healthOf = async (fn: LambdaFunction) => (await invoke(fn.handler, { method: 'GET', route: '/health', path: '/health' })).json()
+    const fresh = await read(first)
+    assert.equal(fresh.status, 200)
+    assert.deepEqual(await healthOf(second), { status: 'ok' })
+
+    fault.setMode('blackhole')
+    const logs = captureLogs()
+    let third: LambdaFunction
+    try {
+      for (let i = 0; i < 2; i++) {
+        const stale = await read(first)
+        assert.deepEqual([stale.status, stale.body], [200, fresh.body])
+        assert.match(stale.headers['cache-status'] ?? '', /^users-api; hit; ttl=/)
+      }
+      assert.deepEqual(breakerStates(logs.entries), ['Open'], 'the first instance found it down')
+
+      // The second, warm, learns it within a second (it last looked at the status when its health was asked).
+      await sleep(1_050)
+      const before = logs.entries.length
+      const stale = await read(second)
+      assert.deepEqual([stale.status, stale.body], [200, fresh.body])
+      const its = logs.entries.slice(before)
+      assert.deepEqual(breakerStates(its), ['Open'])
+      // It did not try the database: no wait for a connection, no retry.
+      const line = its.find((entry) => entry.message === 'request')
+      assert.deepEqual([line?.db_wait_ms, line?.db_retries, line?.stale], [0, 0, 1])
+
+      // A third starts now (in Lambda's init, as deployed): it knows before its first request.
+      const starting = logs.entries.length
+      third = await lambdaFunction([getUser, health], { env: faulty.env, startup: 'init' })
+      started.push(third)
+      assert.deepEqual(breakerStates(logs.entries.slice(starting)), ['Open'])
+      assert.deepEqual(await healthOf(third), { status: 'degraded' })
+    } finally {
+      fault.setMode('forward')
+      logs.restore()
+    }
+
+    // Back: the first request due to probe finds it so, and the others answer fresh after it.
+    await sleep(3_100)
+    const back = captureLogs()
+    try {
+      let probed = await read(first)
+      for (let i = 0; i < 20 && probed.headers['cache-status'] !== undefined; i++) {
+        await sleep(100)
+        probed = await read(first)
+      }
+      assert.equal(probed.headers['cache-status'], undefined, 'a probe found it back')
+      const others = back.entries.length
+      for (const fn of [second, third]) {
+        const again = await read(fn)
+        assert.deepEqual([again.status, again.headers['cache-status']], [200, undefined])
+      }
+      // They learnt it: neither probed (no half-open breaker of their own).
+      assert.deepEqual(breakerStates(back.entries.slice(others)), ['Closed', 'Closed'])
+      assert.deepEqual(await healthOf(third), { status: 'ok' })
+    } finally {
+      back.restore()
+    }
+  })
+})
+
+describe('GET /health of an instance that degrades answers', () => {
+  let faulty: FaultyFunction
+
+  before(async () => {
+    // A breaker that does not open in this test: what /health reports is the stale answer alone.
+    faulty = await faultyFunction([getUser, health], ['kept'], { DATABASE_BREAKER_THRESHOLD: '1000' })
+  })
+  after(async () => {
+    await faulty?.close()
+  })
+
+  it('says degraded for a while after a stale answer, though its database answers the ping again', async () => {
+    const { fn, fault } = faulty
+    const path = `/users/${faulty.ids[0]}`
+    const read = () => invoke(fn.handler, { method: 'GET', route: '/users/{id}', path, headers: faulty.headers })
+    const healthOf = async () => (await invoke(fn.handler, { method: 'GET', route: '/health', path: '/health' })).json()
+    assert.equal((await read()).status, 200)
+    assert.deepEqual(await healthOf(), { status: 'ok' })
+    const logs = captureLogs()
+    fault.setMode('blackhole')
+    try {
+      const stale = await read()
+      assert.match(stale.headers['cache-status'] ?? '', /^users-api; hit; ttl=/)
+    } finally {
+      fault.setMode('forward')
+      logs.restore()
+    }
+    const staleAt = performance.now()
+    assert.deepEqual(await healthOf(), { status: 'degraded' })
+    // Five seconds after its last degraded answer, with the database answering, it is ok again.
+    await sleep(Math.max(0, 5_100 - (performance.now() - staleAt)))
+    assert.deepEqual(await healthOf(), { status: 'ok' })
+  })
+})
