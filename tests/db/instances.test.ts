@@ -13,7 +13,7 @@ import { lambdaFunction, type LambdaFunction } from '../../lib/http/lambda.ts'
 import { faultyFunction, type FaultyFunction } from '../support/faulty.ts'
 import { invoke } from '../support/invoke.ts'
 import { captureLogs, type CapturedLog } from '../support/logs.ts'
-import { getUser, health } from '../support/routes.ts'
+import { createUserRoute, getUser, health } from '../support/routes.ts'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const breakerStates = (entries: readonly CapturedLog[]) => entries.filter((entry) => entry.message === 'database circuit breaker').map((entry) => entry.state)
@@ -47,9 +47,13 @@ describe('instances sharing what they find of the database', { skip: process.env
     assert.equal(fresh.status, 200)
     assert.deepEqual(await healthOf(second), { status: 'ok' })
 
+    const newcomer = { username: `newcomer_${process.pid}`, email: `newcomer.${process.pid}@example.com`, password: 'a long enough password' }
+    const create = (fn: LambdaFunction) =>
+      invoke(fn.handler, { method: 'POST', route: '/users', path: '/users', headers: { ...faulty.headers, 'content-type': 'application/json' }, body: JSON.stringify(newcomer) })
     fault.setMode('blackhole')
     const logs = captureLogs()
     let third: LambdaFunction
+    let writer: LambdaFunction
     try {
       for (let i = 0; i < 2; i++) {
         const stale = await read(first)
@@ -75,6 +79,16 @@ describe('instances sharing what they find of the database', { skip: process.env
       started.push(third)
       assert.deepEqual(breakerStates(logs.entries.slice(starting)), ['Open'])
       assert.deepEqual(await healthOf(third), { status: 'degraded' })
+
+      // A write, in a function that starts now: 503 with Retry-After at once, nothing sent.
+      writer = await lambdaFunction([createUserRoute], { env: faulty.env, startup: 'init' })
+      started.push(writer)
+      const writing = logs.entries.length
+      const refused = await create(writer)
+      assert.equal(refused.status, 503, refused.body)
+      assert.equal(refused.headers['retry-after'], '3', 'the cool-down: when the next probe may find it back')
+      const written = logs.entries.slice(writing).find((entry) => entry.message === 'request')
+      assert.deepEqual([written?.db_wait_ms, written?.db_retries], [0, 0])
     } finally {
       fault.setMode('forward')
       logs.restore()
@@ -98,6 +112,9 @@ describe('instances sharing what they find of the database', { skip: process.env
       // They learnt it: neither probed (no half-open breaker of their own).
       assert.deepEqual(breakerStates(back.entries.slice(others)), ['Closed', 'Closed'])
       assert.deepEqual(await healthOf(third), { status: 'ok' })
+      // The write refused during the outage was not applied: made now, it is made once.
+      assert.equal((await create(writer)).status, 201)
+      assert.equal((await create(writer)).status, 409)
     } finally {
       back.restore()
     }
