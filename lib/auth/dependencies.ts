@@ -50,6 +50,12 @@ export interface Caller {
   readonly user: UserRecord | undefined
   /** Why the record could not be read (the database was unavailable), when it could not. */
   readonly outage: DatabaseUnavailable | undefined
+  /**
+   * Identified from the kept record at the stale budget while the read of their row goes on:
+   * that read, which still decides (401 if it finds the rights gone, 503 if it fails) any
+   * answer that is not a stale one (`scope.confirmLater`).
+   */
+  readonly pending?: Promise<UserRecord>
 }
 
 /**
@@ -127,16 +133,28 @@ export const currentUser = depends(
   async ({ token, db }, scope): Promise<Caller> => {
     const subject = await verifyToken(token, scope.state(auth).jwtSecret)
     if (subject === undefined) throw badCredentials()
-    let user: UserRecord | undefined
     const read = findUserById(db, subject.id)
+    // A deleted or deactivated user's token stops working at once, and so does one issued
+    // before a change of password, role or active state.
+    const checked = (user: UserRecord | undefined): UserRecord => {
+      if (user === undefined || !user.is_active || user.token_version !== subject.version) throw badCredentials()
+      void scope.keepLastGood(callerKey(user.id), JSON.stringify({ id: user.id, role: user.role, version: user.token_version }), CALLER_RECORD_TTL_MS)
+      return user
+    }
     const budget = scope.staleBudgetLeftMs()
     // On a route that may answer stale: past the budget, a kept record that answers for the
-    // caller ends the wait (the read is abandoned, and fails below as in an outage).
+    // caller ends the wait, so that the route can give a kept answer of its own. The read goes
+    // on: if the route has none, it waits for the database after all, and the read decides.
     let kept: Caller | undefined
     if (budget !== undefined && !(await settlesWithin(read, budget))) {
       kept = await keptCaller(scope, subject, UNKNOWN).catch(() => undefined)
-      if (kept !== undefined && !(await settlesWithin(read, 0))) scope.abandonDatabase()
+      if (kept !== undefined && !(await settlesWithin(read, 0))) {
+        const pending = read.then(checked)
+        scope.confirmLater(pending)
+        return { ...kept, pending }
+      }
     }
+    let user: UserRecord | undefined
     try {
       user = await read
     } catch (error) {
@@ -144,18 +162,15 @@ export const currentUser = depends(
       // The record found at the budget, with the outage it ended in; not looked up a second time.
       return kept === undefined ? keptCaller(scope, subject, error) : { ...kept, outage: error }
     }
-    // A deleted or deactivated user's token stops working at once, and so does one issued
-    // before a change of password, role or active state.
-    if (user === undefined || !user.is_active || user.token_version !== subject.version) throw badCredentials()
-    void scope.keepLastGood(callerKey(user.id), JSON.stringify({ id: user.id, role: user.role, version: user.token_version }), CALLER_RECORD_TTL_MS)
-    return { id: user.id, role: user.role, user, outage: undefined }
+    return { id: subject.id, role: checked(user).role, user, outage: undefined }
   },
 )
 
 /** The caller's own user record; when it could not be read, the outage (a 503, or a stale answer). */
-export function ownRecord(caller: Caller): UserRecord {
-  if (caller.user === undefined) throw caller.outage ?? new Error('caller has neither a record nor an outage')
-  return caller.user
+export async function ownRecord(caller: Caller): Promise<UserRecord> {
+  if (caller.user !== undefined) return caller.user
+  if (caller.pending !== undefined) return caller.pending
+  throw caller.outage ?? new Error('caller has neither a record nor an outage')
 }
 
 /** 403 unless the caller is a super_admin or the user `id` themselves (the routes on one user). */

@@ -141,6 +141,7 @@ export class Scope implements RequestScope {
   #abandon: AbortController | undefined
   /** The route's stale budget; null when it may not answer stale; undefined until looked up. */
   #staleAfterMs: number | null | undefined
+  #checks: Promise<unknown>[] | undefined
 
   constructor(c: Context, requestId: string, startedAt: number, app: AppState, lifespans: LifespanRunner) {
     this.context = c
@@ -162,6 +163,19 @@ export class Scope implements RequestScope {
 
   abandonDatabase(): void {
     ;(this.#abandon ??= new AbortController()).abort()
+  }
+
+  confirmLater(check: Promise<unknown>): void {
+    // Handled here at once: a check whose answer no one waits for (a stale answer went out) is not an unhandled rejection.
+    ;(this.#checks ??= []).push(check.then(NO_ERROR, (error: unknown) => error ?? new Error('a check failed')))
+  }
+
+  async confirmations(): Promise<unknown> {
+    for (const check of this.#checks ?? []) {
+      const error = await check
+      if (error !== undefined) return error
+    }
+    return undefined
   }
 
   get degradedLately(): boolean {
@@ -230,6 +244,7 @@ export class Scope implements RequestScope {
 }
 
 const DONE = Promise.resolve()
+const NO_ERROR = () => undefined
 
 const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/
 

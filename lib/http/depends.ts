@@ -58,6 +58,13 @@ export interface RequestScope {
   /** Aborted by `abandonDatabase()`: the request's sessions listen to it. */
   readonly databaseSignal: AbortSignal
   /**
+   * A check that a dependency answered ahead of (from what is kept, at the stale budget): an
+   * answer other than a stale one waits for it, and is replaced by its error if it fails.
+   */
+  confirmLater(check: Promise<unknown>): void
+  /** Waits for the checks of `confirmLater`; the first that failed, or undefined. */
+  confirmations(): Promise<unknown>
+  /**
    * Whether the instance degraded an answer lately (a stale one, a 503) for whatever reason:
    * what `/health` reports.
    */

@@ -265,14 +265,18 @@ export function staleFallback(authority?: Dependency<string>, options: StaleOpti
       }
       await handled
       const error = c.error
-      if (error instanceof HttpError && error.status === 503) {
+      const stale = error instanceof HttpError && error.status === 503
+      // A caller identified from the kept record at the budget: the read of their row decides any answer but a stale one.
+      const failed = stale ? undefined : await scope.confirmations()
+      if (failed !== undefined) throw failed
+      if (stale) {
         // The answer found at the budget, not looked up (in Redis too) a second time.
-        const stale = kept ?? (await scope.cache.recall(key, scope.requestId))
-        if (stale === undefined) return
-        log('warn', 'served stale', { request_id: scope.requestId, route, age_s: Number(stale.headers.age) })
+        const answer = kept ?? (await scope.cache.recall(key, scope.requestId))
+        if (answer === undefined) return
+        log('warn', 'served stale', { request_id: scope.requestId, route, age_s: Number(answer.headers.age) })
         scope.metrics.stale = true
         c.res = undefined // so that none of the 503's headers (Retry-After) are carried over
-        c.res = toWebResponse(stale)
+        c.res = toWebResponse(answer)
       } else if (error === undefined && c.res.status === 200) {
         // The text `respond()` kept on its answer: an answer made otherwise is not remembered.
         const body = keptText(c.res)

@@ -13,7 +13,7 @@ export const route = new Hono<AppEnv>().get(
   needs({ caller: currentUser }),
   staleFallback(selfAuthority),
   responds(User),
-  (c) => c.var.respond(ownRecord(c.var.caller)),
+  async (c) => c.var.respond(await ownRecord(c.var.caller)),
 )
 
 export const { handler, shutdown, app } = await lambdaFunction(route)
