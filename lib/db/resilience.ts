@@ -181,7 +181,13 @@ class CircuitBreaker {
       if (kind === 'pool_exhausted') {
         if (probing) this.#enter('open')
       } else if (kind !== undefined && isOutage(kind)) {
-        if (probing || (++this.#failures >= this.#options.breakAfter && this.state === 'closed')) await this.#found(true)
+        if (probing) {
+          // Still down, as found before: the finding is kept alive, but not made new, so that
+          // no instance waits a cool-down from this probe's end: the next probe may start one
+          // cool-down after this one started, however long this one took.
+          this.#enter('open')
+          await this.#shared?.write({ down: true, at: this.#foundAt })
+        } else if (++this.#failures >= this.#options.breakAfter && this.state === 'closed') await this.#found(true)
       } else if (probing) await this.#found(false)
       throw error
     }

@@ -110,6 +110,34 @@ describe('instances sharing what they find of the database', () => {
     assert.ok(calls.count >= 2 && calls.count <= 4, `${calls.count} probes in 1 s at one per 300 ms`)
   })
 
+  it('a probe that takes longer than the cool-down does not hold back the next one: probes start a cool-down apart', async () => {
+    const all = instances(4, { cooldownMs: 200, probeTimeoutMs: 600 })
+    const calls = { count: 0 }
+    for (let i = 0; i < 2; i++) await assert.rejects(read(all[0]!, down, calls), DatabaseUnavailable)
+    calls.count = 0
+    await sleep(220)
+    const silent = () => new Promise<string>(() => undefined)
+    const logs = captureLogs()
+    try {
+      // Four instances, a request every 50 ms each, for 1.6 s; every probe waits out its 600 ms.
+      const started = Date.now()
+      await Promise.all(
+        all.map(async (instance) => {
+          const pending: Promise<unknown>[] = []
+          while (Date.now() - started < 1_600) {
+            pending.push(read(instance, silent, calls).catch(() => undefined))
+            await sleep(50)
+          }
+          await Promise.all(pending)
+        }),
+      )
+    } finally {
+      logs.restore()
+    }
+    // One per 200 ms is 8; one per probe's end and a cool-down (800 ms) would be 2.
+    assert.ok(calls.count >= 5 && calls.count <= 9, `${calls.count} probes in 1.6 s`)
+  })
+
   it('one probe finds it back: the others answer fresh on their next request, not after a cool-down', async () => {
     const [first, second] = instances(2, { cooldownMs: 200 })
     const calls = { count: 0 }
