@@ -8,8 +8,9 @@ import { depends } from '../http/depends.ts'
 import { HttpError } from '../http/errors.ts'
 import { lifespan } from '../http/lifespan.ts'
 import { readStaleAfterMs } from '../http/stale-cache.ts'
+import { log } from '../log.ts'
 import { configureDriver } from './driver.ts'
-import { createPool, type Pool } from './pool.ts'
+import { createPool, dropConnecting, type Pool } from './pool.ts'
 import { Resilience } from './resilience.ts'
 import { Session, type Target } from './session.ts'
 import { sharedStatus } from './shared-status.ts'
@@ -19,13 +20,19 @@ export const database = lifespan('database', async function* ({ env, shared }) {
   await configureDriver(config.driver)
   // A probe is given the stale budget: once the database is known to be down, a request answers within it.
   const settings = { ...config.resilience, probeTimeoutMs: readStaleAfterMs(env) }
-  const pool = createPool({ url: config.databaseUrl, ...config.pool })
-  const resilience = new Resilience(settings, shared && sharedStatus(shared, 'primary'))
-  // The replica has a pool and a breaker of its own: one database's outage says nothing of the other's.
-  const replica: Target | undefined = config.replicaUrl === undefined ? undefined : {
-    pool: createPool({ url: config.replicaUrl, ...config.pool }),
-    resilience: new Resilience({ ...settings, name: 'replica' }, shared && sharedStatus(shared, 'replica')),
+  // Each database has a pool and a breaker of its own: one database's outage says nothing of
+  // the other's. Found back, a database's connections still being opened from the outage are
+  // ended, so that requests do not wait behind them.
+  const target = (url: string, name: string): Target => {
+    const pool = createPool({ url, ...config.pool })
+    const recovered = () => {
+      const dropped = dropConnecting(pool)
+      if (dropped > 0) log('info', 'database connections from the outage ended', { database: name, dropped })
+    }
+    return { pool, resilience: new Resilience({ ...settings, name }, shared && sharedStatus(shared, name), recovered) }
   }
+  const { pool, resilience } = target(config.databaseUrl, 'primary')
+  const replica = config.replicaUrl === undefined ? undefined : target(config.replicaUrl, 'replica')
   // What other instances know already, learnt as this one starts (Lambda's init), not by its first requests' timeouts.
   await Promise.all([resilience.sync(), replica?.resilience.sync()])
   try {

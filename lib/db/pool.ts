@@ -31,4 +31,29 @@ export function createPool(options: PoolOptions): Pool {
   return pool
 }
 
+/** What pg-pool keeps of its connections, read by `dropConnecting` (not part of its typed API). */
+interface PoolInternals {
+  readonly _clients?: readonly { readonly _connecting?: boolean; readonly _connected?: boolean; readonly connection?: { readonly stream?: { destroy(): void } } }[]
+}
+
+/**
+ * Ends the connections the pool is still opening. Called when the database is found back
+ * after an outage: those were started during it (a silent database holds them until the
+ * connect timeout) and hold places in the pool that requests now want. Ended so, as pg-pool's
+ * own connect timeout ends one, each fails its wait, and the pool opens a new one for the
+ * next waiter. Returns how many were ended.
+ */
+export function dropConnecting(pool: Pool): number {
+  const clients = (pool as unknown as PoolInternals)._clients
+  if (!Array.isArray(clients)) return 0
+  let dropped = 0
+  for (const client of clients) {
+    if (client._connecting === true && client._connected !== true && client.connection?.stream !== undefined) {
+      client.connection.stream.destroy()
+      dropped++
+    }
+  }
+  return dropped
+}
+
 export type { Pool }

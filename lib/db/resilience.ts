@@ -129,10 +129,12 @@ class CircuitBreaker {
   #syncing: Promise<void> | undefined
   readonly #options: ResilienceOptions
   readonly #shared: SharedStatus | undefined
+  readonly #onRecovery: (() => void) | undefined
 
-  constructor(options: ResilienceOptions, shared: SharedStatus | undefined) {
+  constructor(options: ResilienceOptions, shared: SharedStatus | undefined, onRecovery: (() => void) | undefined) {
     this.#options = options
     this.#shared = shared
+    this.#onRecovery = onRecovery
   }
 
   /** Reads what other instances found, when it is time to (see the class comment). */
@@ -208,8 +210,12 @@ class CircuitBreaker {
 
   #enter(state: BreakerState): void {
     if (this.state === state) return
+    const recovered = state === 'closed'
     this.state = state
-    if (state === 'closed') this.#failures = 0
+    if (recovered) {
+      this.#failures = 0
+      this.#onRecovery?.()
+    }
     log('warn', 'database circuit breaker', { database: this.#options.name, state: LOGGED_STATE[state] })
   }
 }
@@ -258,10 +264,13 @@ export class Resilience {
   readonly options: ResilienceOptions
   readonly #breaker: CircuitBreaker
 
-  /** `shared`: what the instances tell each other of this database; without it, each finds out alone. */
-  constructor(options: Partial<ResilienceOptions> = {}, shared?: SharedStatus) {
+  /**
+   * `shared`: what the instances tell each other of this database; without it, each finds out
+   * alone. `onRecovery`: called when the breaker closes again, the database found back.
+   */
+  constructor(options: Partial<ResilienceOptions> = {}, shared?: SharedStatus, onRecovery?: () => void) {
     this.options = { ...DEFAULT_RESILIENCE, ...options }
-    this.#breaker = new CircuitBreaker(this.options, shared)
+    this.#breaker = new CircuitBreaker(this.options, shared, onRecovery)
   }
 
   get state(): BreakerState {

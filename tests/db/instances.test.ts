@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
+import { createPool, dropConnecting } from '../../lib/db/pool.ts'
 import type { FaultProxy } from '../../lib/dev/fault-proxy.ts'
 import { lambdaFunction, type LambdaFunction } from '../../lib/http/lambda.ts'
 import { faultyFunction, type FaultyFunction } from '../support/faulty.ts'
@@ -117,6 +118,42 @@ describe('instances sharing what they find of the database', { skip: process.env
       assert.equal((await create(writer)).status, 409)
     } finally {
       back.restore()
+    }
+  })
+})
+
+describe('connections opened during an outage', () => {
+  let faulty: FaultyFunction
+
+  before(async () => {
+    faulty = await faultyFunction([health], [])
+  })
+  after(async () => {
+    await faulty?.close()
+  })
+
+  it('are ended when the database is found back, so that a request does not wait out their connect timeout', async () => {
+    // The function's first request starts its lifespans, which point the driver at the local proxy.
+    assert.equal((await invoke(faulty.fn.handler, { method: 'GET', route: '/health', path: '/health' })).status, 200)
+    const pool = createPool({ url: faulty.env.DATABASE_URL as string, max: 1, connectionTimeoutMillis: 60_000 })
+    try {
+      faulty.fault.setMode('blackhole')
+      const opening = pool.connect().then(
+        () => 'connected',
+        (error: Error) => error.message,
+      )
+      await sleep(200)
+      faulty.fault.setMode('forward')
+      assert.equal(dropConnecting(pool), 1)
+      assert.notEqual(await opening, 'connected')
+      // The place it held is free: a new connection opens at once, not after the 60 s timeout.
+      const client = await pool.connect()
+      assert.deepEqual((await client.query('SELECT 1 AS one')).rows, [{ one: 1 }])
+      client.release()
+      assert.equal(dropConnecting(pool), 0, 'an open connection is not ended')
+    } finally {
+      faulty.fault.setMode('forward')
+      await pool.end()
     }
   })
 })
