@@ -12,7 +12,7 @@ import { log } from '../log.ts'
 import { configureDriver } from './driver.ts'
 import { createPool, dropConnecting, type Pool } from './pool.ts'
 import { Resilience } from './resilience.ts'
-import { Session, type Target } from './session.ts'
+import { distrustIdle, Session, type Target } from './session.ts'
 import { sharedStatus } from './shared-status.ts'
 
 export const database = lifespan('database', async function* ({ env, shared }) {
@@ -22,10 +22,11 @@ export const database = lifespan('database', async function* ({ env, shared }) {
   const settings = { ...config.resilience, probeTimeoutMs: readStaleAfterMs(env) }
   // Each database has a pool and a breaker of its own: one database's outage says nothing of
   // the other's. Found back, a database's connections still being opened from the outage are
-  // ended, so that requests do not wait behind them.
+  // ended, so that requests do not wait behind them, and its idle ones are pinged before use.
   const target = (url: string, name: string): Target => {
     const pool = createPool({ url, ...config.pool })
     const recovered = () => {
+      distrustIdle(pool)
       const dropped = dropConnecting(pool)
       if (dropped > 0) log('info', 'database connections from the outage ended', { database: name, dropped })
     }

@@ -124,6 +124,8 @@ class CircuitBreaker {
   #failures = 0
   /** When the state last changed on a finding (this instance's or one read from the shared status). */
   #foundAt = 0
+  /** Findings made or learnt so far. */
+  #findings = 0
   #probedAt = 0
   #syncedAt = Number.NEGATIVE_INFINITY
   #syncing: Promise<void> | undefined
@@ -173,6 +175,7 @@ class CircuitBreaker {
   }
 
   async #observe<T>(work: (probing: boolean) => Promise<T>, probing: boolean): Promise<T> {
+    const findings = this.#findings
     try {
       const value = await work(probing)
       this.#failures = 0
@@ -180,15 +183,23 @@ class CircuitBreaker {
       return value
     } catch (error) {
       const kind = error instanceof DatabaseFailure ? error.kind : undefined
+      // An attempt that began before the last finding (a probe, a request, of the outage the
+      // database is since found back from) says nothing of the database now.
+      if (findings !== this.#findings) throw error
       if (kind === 'pool_exhausted') {
         if (probing) this.#enter('open')
       } else if (kind !== undefined && isOutage(kind)) {
         if (probing) {
-          // Still down, as found before: the finding is kept alive, but not made new, so that
-          // no instance waits a cool-down from this probe's end: the next probe may start one
-          // cool-down after this one started, however long this one took.
-          this.#enter('open')
-          await this.#shared?.write({ down: true, at: this.#foundAt })
+          // Still down, as found before, unless another instance has found it back meanwhile.
+          // The finding is kept alive, but not made new, so that no instance waits a cool-down
+          // from this probe's end: the next probe may start one cool-down after this one
+          // started, however long this one took.
+          const latest = await this.#shared?.read()
+          if (latest !== undefined && latest.at > this.#foundAt) this.#learn(latest)
+          else {
+            this.#enter('open')
+            await this.#shared?.write({ down: true, at: this.#foundAt })
+          }
         } else if (++this.#failures >= this.#options.breakAfter && this.state === 'closed') await this.#found(true)
       } else if (probing) await this.#found(false)
       throw error
@@ -203,6 +214,7 @@ class CircuitBreaker {
   }
 
   #learn(finding: Finding): void {
+    this.#findings++
     this.#foundAt = finding.at
     if (finding.down) this.#probedAt = Math.max(this.#probedAt, finding.at)
     this.#enter(finding.down ? 'open' : 'closed')

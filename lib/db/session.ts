@@ -62,6 +62,18 @@ const answered = (kind: FailureKind) => kind === 'query_error' || kind === 'conf
 /** When each connection was last handed back, to know how long it has sat idle. */
 const lastReleased = new WeakMap<PoolClient, number>()
 
+/** When each pool's database was last found back after an outage: idle connections from before are pinged before use. */
+const recoveredAt = new WeakMap<Pool, number>()
+
+/**
+ * The pool's idle connections lived through an outage (cut off with the database, severed by
+ * it, or the instance frozen meanwhile): each is pinged before its next use, as one idle past
+ * the threshold is, so that a dead one costs the ping's timeout, not the stale budget.
+ */
+export function distrustIdle(pool: Pool): void {
+  recoveredAt.set(pool, Date.now())
+}
+
 /** Connections that failed while a request held them: closed when handed back. */
 const failedClients = new WeakSet<PoolClient>()
 
@@ -276,7 +288,7 @@ class Line {
     }
     this.#refuseIfClosed(client, attempt)
     const released = lastReleased.get(client)
-    if (released !== undefined && Date.now() - released > this.#options.idleCheckMs) {
+    if (released !== undefined && (Date.now() - released > this.#options.idleCheckMs || released <= (recoveredAt.get(pool) ?? 0))) {
       try {
         // Its own timeout, not the statement timeout: a socket that died while the instance was
         // frozen never answers. (pg takes a per-query `query_timeout` only from submittable queries.)

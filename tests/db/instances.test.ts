@@ -9,6 +9,8 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { createPool, dropConnecting } from '../../lib/db/pool.ts'
+import { Resilience } from '../../lib/db/resilience.ts'
+import { distrustIdle, Session } from '../../lib/db/session.ts'
 import type { FaultProxy } from '../../lib/dev/fault-proxy.ts'
 import { lambdaFunction, type LambdaFunction } from '../../lib/http/lambda.ts'
 import { faultyFunction, type FaultyFunction } from '../support/faulty.ts'
@@ -153,6 +155,43 @@ describe('connections opened during an outage', () => {
       assert.equal(dropConnecting(pool), 0, 'an open connection is not ended')
     } finally {
       faulty.fault.setMode('forward')
+      await pool.end()
+    }
+  })
+})
+
+describe('idle connections that lived through an outage', () => {
+  let faulty: FaultyFunction
+
+  before(async () => {
+    faulty = await faultyFunction([health], [])
+  })
+  after(async () => {
+    await faulty?.close()
+  })
+
+  it('are pinged before their next use once the database is found back, so that a dead one costs the ping, not the deadline', async () => {
+    assert.equal((await invoke(faulty.fn.handler, { method: 'GET', route: '/health', path: '/health' })).status, 200)
+    // A statement on a dead connection would wait 30 s; the request has 4 s.
+    const pool = createPool({ url: faulty.env.DATABASE_URL as string, max: 1, queryTimeoutMillis: 30_000 })
+    const resilience = new Resilience({ initialDelayMs: 10, reserveMs: 0 })
+    const session = () => new Session({ pool, resilience, idleCheckMs: 60_000, pingTimeoutMs: 300, remainingMs: () => 4_000 })
+    try {
+      const first = session()
+      await first.read('SELECT 1')
+      first.release()
+      // Killed silently: its client does not know, and would wait for an answer.
+      faulty.fault.sever()
+      distrustIdle(pool)
+      const next = session()
+      const logs = captureLogs()
+      try {
+        assert.deepEqual((await next.read<{ two: number }>('SELECT 2 AS two')).rows, [{ two: 2 }])
+      } finally {
+        logs.restore()
+        next.release()
+      }
+    } finally {
       await pool.end()
     }
   })
