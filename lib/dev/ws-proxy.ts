@@ -60,6 +60,9 @@ function splitTarget(target: string): { host: string; port: number } {
   return { host: target.slice(0, at), port: Number(target.slice(at + 1)) }
 }
 
+/** How long a client has to answer the close frame once the database side of its relay is gone. */
+const CLOSE_GRACE_MS = 100
+
 export async function startWsProxy(options: WsProxyOptions): Promise<WsProxy> {
   const host = options.host ?? '127.0.0.1'
   if (!isLoopback(host)) {
@@ -115,7 +118,11 @@ export async function startWsProxy(options: WsProxyOptions): Promise<WsProxy> {
     })
     tcp.on('close', () => {
       sockets.delete(tcp)
+      if (ws.readyState === ws.CLOSED) return
       if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(1000)
+      // The database side is gone: a client that does not answer the close frame at once is
+      // not waited for (ws waits 30 s for it, and the client's connect waits as long).
+      setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref()
     })
   }
 
