@@ -194,9 +194,8 @@ class CircuitBreaker {
           // The finding is kept alive, but not made new, so that no instance waits a cool-down
           // from this probe's end: the next probe may start one cool-down after this one
           // started, however long this one took.
-          const latest = await this.#shared?.read()
-          if (latest !== undefined && latest.at > this.#foundAt) this.#learn(latest)
-          else {
+          await this.sync()
+          if (this.state === 'half-open') {
             this.#enter('open')
             await this.#shared?.write({ down: true, at: this.#foundAt })
           }
