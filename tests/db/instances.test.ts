@@ -124,19 +124,19 @@ describe('instances sharing what they find of the database', { skip: process.env
   })
 })
 
-describe('connections opened during an outage', () => {
+describe('connections through an outage, the local WebSocket proxy between', () => {
   let faulty: FaultyFunction
 
   before(async () => {
     faulty = await faultyFunction([health], [])
+    // The function's first request starts its lifespans, which point the driver at the local proxy.
+    assert.equal((await invoke(faulty.fn.handler, { method: 'GET', route: '/health', path: '/health' })).status, 200)
   })
   after(async () => {
     await faulty?.close()
   })
 
-  it('are ended when the database is found back, so that a request does not wait out their connect timeout', async () => {
-    // The function's first request starts its lifespans, which point the driver at the local proxy.
-    assert.equal((await invoke(faulty.fn.handler, { method: 'GET', route: '/health', path: '/health' })).status, 200)
+  it('being opened, are ended when the database is found back, so that a request does not wait out their connect timeout', async () => {
     const pool = createPool({ url: faulty.env.DATABASE_URL as string, max: 1, connectionTimeoutMillis: 60_000 })
     try {
       faulty.fault.setMode('blackhole')
@@ -158,20 +158,8 @@ describe('connections opened during an outage', () => {
       await pool.end()
     }
   })
-})
 
-describe('connections to a database that refuses them, through the local WebSocket proxy', () => {
-  let faulty: FaultyFunction
-
-  before(async () => {
-    faulty = await faultyFunction([health], [])
-  })
-  after(async () => {
-    await faulty?.close()
-  })
-
-  it('fail at once, every time: the proxy does not wait 30 s for the driver to answer its close frame', async () => {
-    assert.equal((await invoke(faulty.fn.handler, { method: 'GET', route: '/health', path: '/health' })).status, 200)
+  it('refused, fail at once, every time: the proxy does not wait 30 s for the driver to answer its close frame', async () => {
     const pool = createPool({ url: faulty.env.DATABASE_URL as string, max: 1, connectionTimeoutMillis: 60_000 })
     faulty.fault.setMode('refuse')
     try {
@@ -188,20 +176,8 @@ describe('connections to a database that refuses them, through the local WebSock
       await pool.end()
     }
   })
-})
 
-describe('idle connections that lived through an outage', () => {
-  let faulty: FaultyFunction
-
-  before(async () => {
-    faulty = await faultyFunction([health], [])
-  })
-  after(async () => {
-    await faulty?.close()
-  })
-
-  it('are pinged before their next use once the database is found back, so that a dead one costs the ping, not the deadline', async () => {
-    assert.equal((await invoke(faulty.fn.handler, { method: 'GET', route: '/health', path: '/health' })).status, 200)
+  it('idle ones are pinged before their next use once the database is found back, so that a dead one costs the ping, not the deadline', async () => {
     // A statement on a dead connection would wait 30 s; the request has 4 s.
     const pool = createPool({ url: faulty.env.DATABASE_URL as string, max: 1, queryTimeoutMillis: 30_000 })
     const resilience = new Resilience({ initialDelayMs: 10, reserveMs: 0 })
