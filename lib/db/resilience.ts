@@ -101,6 +101,14 @@ const DONE = Promise.resolve()
 /** How often an instance reads the shared status while it takes the database for up. */
 const SYNC_WHILE_UP_MS = 1_000
 
+/**
+ * A connection that the pool handed over after its attempt was abandoned (and that went back
+ * to the pool): the database accepted it, late. Thrown by the attempt for the breaker to see.
+ */
+export class LateConnection extends Error {
+  override name = 'LateConnection'
+}
+
 /** The breaker is open: the database was not tried (failures.ts classifies it `circuit_open`). */
 class BrokenCircuit extends Error {
   override name = 'BrokenCircuit'
@@ -113,7 +121,9 @@ class BrokenCircuit extends Error {
  * status), and the others fail at once; a probe that succeeds closes it. A failure that is
  * not an outage (an SQL error) neither counts nor resets the count, but it does close a
  * half-open breaker: the database answered. A full pool says nothing of the database: it
- * neither counts nor ends a probe's doubt.
+ * neither counts nor ends a probe's doubt. Nor does a request that stops waiting (it answers
+ * stale at its budget): the attempt it left is judged by what it ends in on its own, so that
+ * a slow database, or an instance short of CPU, is not taken for one that is down.
  *
  * With a shared status, what the breaker finds (open, closed again) is written there, and
  * what others found is read from it: once a second while closed, on every call while open,
@@ -156,12 +166,18 @@ class CircuitBreaker {
       }))
   }
 
-  async execute<T>(work: (probing: boolean) => Promise<T>): Promise<T> {
+  /**
+   * Runs one attempt under the breaker. The attempt gets `signal`, and a probe also its own
+   * time (the stale budget); once that comes, the attempt is abandoned (`giveUp` is thrown),
+   * not waited for. What the breaker makes of it is what the attempt itself ends in, however
+   * late: see `#noteFailure`.
+   */
+  async execute<T>(attempt: (signal: AbortSignal) => Promise<T>, signal: AbortSignal, giveUp: () => Error): Promise<T> {
     await this.sync()
-    if (this.state === 'closed') return this.#observe(work, false)
+    if (this.state === 'closed') return this.#observe(attempt, signal, false, giveUp)
     if (!(await this.#mayProbe())) throw new BrokenCircuit('the circuit breaker is open')
     this.#enter('half-open')
-    return this.#observe(work, true)
+    return this.#observe(attempt, AbortSignal.any([signal, AbortSignal.timeout(this.#options.probeTimeoutMs)]), true, giveUp)
   }
 
   /** Whether this call is the probe: none in flight here, none in the last cool-down, here or anywhere. */
@@ -174,35 +190,60 @@ class CircuitBreaker {
     return claimed !== false && this.state === 'open'
   }
 
-  async #observe<T>(work: (probing: boolean) => Promise<T>, probing: boolean): Promise<T> {
+  #observe<T>(attempt: (signal: AbortSignal) => Promise<T>, signal: AbortSignal, probing: boolean, giveUp: () => Error): Promise<T> {
     const findings = this.#findings
-    try {
-      const value = await work(probing)
-      this.#failures = 0
-      if (probing) await this.#found(false)
-      return value
-    } catch (error) {
-      const kind = error instanceof DatabaseFailure ? error.kind : undefined
-      // An attempt that began before the last finding (a probe, a request, of the outage the
-      // database is since found back from) says nothing of the database now.
-      if (findings !== this.#findings) throw error
-      if (kind === 'pool_exhausted') {
-        if (probing) this.#enter('open')
-      } else if (kind !== undefined && isOutage(kind)) {
-        if (probing) {
-          // Still down, as found before, unless another instance has found it back meanwhile.
-          // The finding is kept alive, but not made new, so that no instance waits a cool-down
-          // from this probe's end: the next probe may start one cool-down after this one
-          // started, however long this one took.
-          await this.sync()
-          if (this.state === 'half-open') {
-            this.#enter('open')
-            await this.#shared?.write({ down: true, at: this.#foundAt })
-          }
-        } else if (++this.#failures >= this.#options.breakAfter && this.state === 'closed') await this.#found(true)
-      } else if (probing) await this.#found(false)
-      throw error
-    }
+    // A probe abandoned lets the next one go a cool-down after it began; what it ends in still counts when it comes.
+    if (probing) signal.addEventListener('abort', () => findings === this.#findings && this.state === 'half-open' && this.#enter('open'), { once: true })
+    const noted = attempt(signal).then(
+      async (value) => {
+        await this.#noteSuccess(probing, findings)
+        return value
+      },
+      async (error: unknown) => {
+        await this.#noteFailure(error, signal, probing, findings)
+        throw error
+      },
+    )
+    return untilAborted(noted, signal, giveUp)
+  }
+
+  async #noteSuccess(probing: boolean, findings: number): Promise<void> {
+    // An attempt that began before the last finding (a probe, a request, of the outage the
+    // database is since found back from) says nothing of the database now.
+    if (findings !== this.#findings) return
+    this.#failures = 0
+    if (probing) await this.#found(false)
+  }
+
+  /**
+   * What a failed attempt says of the database. An attempt abandoned (the request answered
+   * stale at its budget, or 503 at its deadline) is not a failure: the database was slow, or
+   * this instance was (a machine, an event loop, short of CPU). It is judged by what it ends
+   * in on its own: a connection that arrives after all shows the database up; one refused, or
+   * not opened within the pool's connect timeout, shows it down; a statement that fails once
+   * abandoned failed because its connection was closed for it, which says nothing.
+   */
+  async #noteFailure(error: unknown, signal: AbortSignal, probing: boolean, findings: number): Promise<void> {
+    if (error instanceof LateConnection) return this.#noteSuccess(probing, findings)
+    if (findings !== this.#findings) return
+    const kind = error instanceof DatabaseFailure ? error.kind : undefined
+    const telling = !signal.aborted || kind === 'pool_timeout' || kind === 'connect_failed'
+    if (kind === 'pool_exhausted' || !telling) {
+      // A full pool says nothing of the database either. A probe that learnt nothing lets the next one go.
+      if (probing && this.state === 'half-open') this.#enter('open')
+    } else if (kind !== undefined && isOutage(kind)) {
+      if (probing) {
+        // Still down, as found before, unless another instance has found it back meanwhile.
+        // The finding is kept alive, but not made new, so that no instance waits a cool-down
+        // from this probe's end: the next probe may start one cool-down after this one
+        // started, however long this one took.
+        await this.sync()
+        if (this.state === 'half-open') {
+          this.#enter('open')
+          await this.#shared?.write({ down: true, at: this.#foundAt })
+        }
+      } else if (++this.#failures >= this.#options.breakAfter && this.state === 'closed') await this.#found(true)
+    } else if (probing) await this.#found(false)
   }
 
   /** This instance found the database down or answering: the breaker follows, and others are told. */
@@ -324,11 +365,7 @@ export class Resilience {
       for (let tries = 1; ; tries++) {
         try {
           // An attempt in flight when the deadline comes is abandoned, not waited for.
-          return await this.#breaker.execute((probing) => {
-            if (!probing) return untilAborted(attempt(signal), signal, giveUp)
-            const probe = AbortSignal.any([signal, AbortSignal.timeout(this.options.probeTimeoutMs)])
-            return untilAborted(attempt(probe), probe, giveUp)
-          })
+          return await this.#breaker.execute(attempt, signal, giveUp)
         } catch (error) {
           if (!(error instanceof DatabaseFailure)) throw error
           last = error

@@ -12,7 +12,7 @@ import { newMetrics, type RequestMetrics } from '../http/metrics.ts'
 import { log } from '../log.ts'
 import { DatabaseFailure, classifyFailure, isRetryable, type FailureKind } from './failures.ts'
 import type { Pool } from './pool.ts'
-import { DatabaseUnavailable, type Operation, type Resilience } from './resilience.ts'
+import { DatabaseUnavailable, LateConnection, type Operation, type Resilience } from './resilience.ts'
 import { within } from './timeout.ts'
 
 /** A database a session can run statements on: its pool and its retry/breaker policy. */
@@ -263,7 +263,7 @@ class Line {
     // Or after its attempt was abandoned (the deadline, the stale budget): another waiter may want it.
     if (!this.#closed && !attempt.aborted) return
     handBack(client, false)
-    throw new DatabaseFailure('pool_timeout', new Error('connection arrived after the request ended'))
+    throw new LateConnection('connection arrived after the request ended')
   }
 
   async #acquire(attempt: AbortSignal): Promise<PoolClient> {

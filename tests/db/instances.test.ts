@@ -58,7 +58,9 @@ describe('instances sharing what they find of the database', { skip: process.env
     let third: LambdaFunction
     let writer: LambdaFunction
     try {
-      for (let i = 0; i < 2; i++) {
+      // Each read is answered stale at its budget; the breaker counts what the attempts it left
+      // end in (a connection not opened within the 2 s connect timeout), not the stale answers.
+      for (let i = 0; i < 10 && breakerStates(logs.entries).length === 0; i++) {
         const stale = await read(first)
         assert.deepEqual([stale.status, stale.body], [200, fresh.body])
         assert.match(stale.headers['cache-status'] ?? '', /^users-api; hit; ttl=/)

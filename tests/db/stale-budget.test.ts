@@ -116,3 +116,50 @@ describe('a read with a kept answer, the database cut off', () => {
     assert.equal(again.headers['cache-status'], undefined, 'fresh again')
   })
 })
+
+/** A read as slow as the test says: `SELECT pg_sleep` of `slowness.seconds` before its answer. */
+const slowness = { seconds: 0 }
+const slow = new Hono<AppEnv>().get(
+  '/slow',
+  needs({ db: dbConn }),
+  staleFallback(undefined, { afterMs: 200 }),
+  responds(v.object({ n: v.number() })),
+  async (c) => c.var.respond({ n: Number((await c.var.db.read<{ n: number }>('SELECT 42 AS n FROM pg_sleep($1)', [slowness.seconds])).rows[0]?.n) }),
+)
+
+describe('a database slower than the stale budget', () => {
+  let faulty: FaultyFunction
+
+  before(async () => {
+    // A breaker that opens on the first outage: a stale answer must not count as one.
+    faulty = await faultyFunction([slow], [], { DATABASE_BREAKER_THRESHOLD: '1' })
+  })
+  after(async () => {
+    slowness.seconds = 0
+    await faulty?.close()
+  })
+
+  it('is answered stale at the budget, but not taken for down: the breaker stays closed, and the next quick answer is fresh', async () => {
+    const read = () => invoke(faulty.fn.handler, { method: 'GET', route: '/slow', path: '/slow' })
+    const fresh = await read()
+    assert.deepEqual([fresh.status, fresh.body, fresh.headers['cache-status']], [200, '{"n":42}', undefined])
+    const logs = captureLogs()
+    try {
+      slowness.seconds = 0.6
+      for (let i = 0; i < 3; i++) {
+        const stale = await read()
+        assert.deepEqual([stale.status, stale.body], [200, '{"n":42}'])
+        assert.match(stale.headers['cache-status'] ?? '', /^users-api; hit; ttl=/)
+      }
+      // The statements left behind end (their connections closed for them), and teach the breaker nothing.
+      await new Promise((resolve) => setTimeout(resolve, 800))
+      slowness.seconds = 0
+      const quick = await read()
+      assert.deepEqual([quick.status, quick.body, quick.headers['cache-status']], [200, '{"n":42}', undefined])
+    } finally {
+      logs.restore()
+    }
+    assert.deepEqual(logs.entries.filter((entry) => entry.message === 'database circuit breaker'), [])
+    assert.equal(logs.entries.filter((entry) => entry.message === 'served stale').length, 3)
+  })
+})
