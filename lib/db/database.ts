@@ -19,7 +19,8 @@ export const database = lifespan('database', async function* ({ env, shared }) {
   const config = readFunctionConfig(env)
   await configureDriver(config.driver)
   // A probe is given the stale budget: once the database is known to be down, a request answers within it.
-  const settings = { ...config.resilience, probeTimeoutMs: readStaleAfterMs(env) }
+  const staleAfterMs = readStaleAfterMs(env)
+  const settings = { ...config.resilience, probeTimeoutMs: staleAfterMs }
   // Each database has a pool and a breaker of its own: one database's outage says nothing of
   // the other's. Found back, a database's connections still being opened from the outage are
   // ended, so that requests do not wait behind them, and its idle ones are pinged before use.
@@ -37,7 +38,7 @@ export const database = lifespan('database', async function* ({ env, shared }) {
   // What other instances know already, learnt as this one starts (Lambda's init), not by its first requests' timeouts.
   await Promise.all([resilience.sync(), replica?.resilience.sync()])
   try {
-    yield { pool, resilience, replica, idleCheckMs: config.pool.idleCheckMillis, pingTimeoutMs: config.pool.pingTimeoutMillis }
+    yield { pool, resilience, replica, idleCheckMs: config.pool.idleCheckMillis, pingTimeoutMs: config.pool.pingTimeoutMillis, staleAfterMs }
   } finally {
     await Promise.all([pool.end(), replica?.pool.end()])
   }
@@ -57,13 +58,19 @@ export const degraded = depends({ name: 'degraded', lifespans: [database] }, asy
   return resilience.state !== 'closed' || scope.degradedLately
 })
 
+/** Methods that change nothing: their reads may wait for the database to the deadline (or answer stale at their budget). */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+
 /**
  * The request's database session (FastAPI's `db_conn`): one pooled connection, taken on the
  * first statement, with retries inside the request's deadline, released after the response.
+ * A request that changes data waits for a connection, or a read, at most the stale budget:
+ * then it answers 503 with Retry-After, nothing sent, rather than at its deadline.
  */
 export const dbConn = depends({ name: 'dbConn', lifespans: [database] }, async function* (_, scope) {
-  const { pool, resilience, replica, idleCheckMs, pingTimeoutMs } = scope.state(database)
-  const session = new Session({ pool, resilience, replica, idleCheckMs, pingTimeoutMs, remainingMs: () => scope.remainingMs(), metrics: scope.metrics, abandoned: scope.databaseSignal })
+  const { pool, resilience, replica, idleCheckMs, pingTimeoutMs, staleAfterMs } = scope.state(database)
+  const waitBudgetMs = SAFE_METHODS.has(scope.context.req.method) ? undefined : staleAfterMs
+  const session = new Session({ pool, resilience, replica, idleCheckMs, pingTimeoutMs, waitBudgetMs, remainingMs: () => scope.remainingMs(), metrics: scope.metrics, abandoned: scope.databaseSignal })
   let failed = false
   try {
     yield session

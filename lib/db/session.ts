@@ -37,6 +37,12 @@ export interface SessionOptions extends Target {
    * statements in flight are abandoned, later ones fail at once.
    */
   readonly abandoned?: AbortSignal | undefined
+  /**
+   * For a request that changes data: how long it waits for a connection, or for a read, before
+   * it answers 503 with Retry-After, nothing of it sent (the stale budget), rather than at its
+   * deadline. A write on its way is waited for; so is the instance's own busy pool.
+   */
+  readonly waitBudgetMs?: number | undefined
 }
 
 export interface Rows<R> {
@@ -58,6 +64,11 @@ export interface Transaction {
 
 /** Whether the connection is still good after a statement failed so: the database answered. */
 const answered = (kind: FailureKind) => kind === 'query_error' || kind === 'conflict'
+
+const NOTHING = () => undefined
+
+/** How often a request past its wait budget looks again whether what it waits for may be cut. */
+const RECHECK_MS = 50
 
 /** When each connection was last handed back, to know how long it has sat idle. */
 const lastReleased = new WeakMap<PoolClient, number>()
@@ -324,19 +335,44 @@ class Line {
     }
   }
 
+  /**
+   * Ends a run of a request that changes data once it has waited `waitBudgetMs` on the database
+   * where giving up is safe: for a connection, or for a read (`cuttable` says when). Otherwise
+   * it looks again a little later. Without a budget, only the request's own `abandoned` signal.
+   */
+  #budget(cuttable: () => boolean): { readonly signal: AbortSignal | undefined; stop(): void } {
+    const { waitBudgetMs, abandoned } = this.#options
+    if (waitBudgetMs === undefined) return { signal: abandoned, stop: NOTHING }
+    const cut = new AbortController()
+    const check = () => {
+      if (cuttable()) cut.abort()
+      else timer = setTimeout(check, RECHECK_MS)
+    }
+    let timer = setTimeout(check, waitBudgetMs)
+    return { signal: abandoned === undefined ? cut.signal : AbortSignal.any([abandoned, cut.signal]), stop: () => clearTimeout(timer) }
+  }
+
+  /** Waiting for a connection that the database, not this instance's own busy pool, is slow to give. */
+  #waitingOnDatabase(): boolean {
+    return this.#waiting && !exhausted(this.#target.pool)
+  }
+
   run<R extends QueryResultRow>(operation: Operation, sql: string, params: unknown[], remainingMs: () => number): Promise<Rows<R>> {
     if (this.#inTransaction) return Promise.reject(new Error('a statement on the session while its transaction is open: send it with the transaction\'s `tx`'))
     this.#metrics.dbUsed = true
     let attempts = 0
-    return this.#target.resilience.run(
-      operation,
-      remainingMs,
-      async (attempt) => {
-        if (attempts++ > 0) this.#metrics.dbRetries++
-        return this.#send<R>(await this.#acquire(attempt), sql, params)
-      },
-      { abandoned: () => this.#abandoned(), signal: this.#options.abandoned },
-    )
+    const budget = this.#budget(() => this.#waitingOnDatabase() || (operation === 'read' && this.#inFlight > 0))
+    return this.#target.resilience
+      .run(
+        operation,
+        remainingMs,
+        async (attempt) => {
+          if (attempts++ > 0) this.#metrics.dbRetries++
+          return this.#send<R>(await this.#acquire(attempt), sql, params)
+        },
+        { abandoned: () => this.#abandoned(), signal: budget.signal },
+      )
+      .finally(budget.stop)
   }
 
   transaction<T>(work: (tx: Transaction) => Promise<T>, options: TransactionOptions, remainingMs: () => number): Promise<T> {
@@ -348,6 +384,8 @@ class Line {
     // Before COMMIT, anything that a read may retry: the database rolled the transaction back
     // (a conflict) or will (the connection is gone). After it, only a conflict: COMMIT refused.
     const retryable = (failure: DatabaseFailure) => failure.kind === 'conflict' || (!commitSent && isRetryable(failure.kind, 'read'))
+    // Only a wait for a connection is cut at the budget: once BEGIN is sent, the database is answering.
+    const budget = this.#budget(() => this.#waitingOnDatabase())
     return this.#target.resilience.run(
       'write',
       remainingMs,
@@ -390,8 +428,8 @@ class Line {
           this.#inTransaction = false
         }
       },
-      { retryable, abandoned: () => this.#abandoned(), signal: this.#options.abandoned },
-    )
+      { retryable, abandoned: () => this.#abandoned(), signal: budget.signal },
+    ).finally(budget.stop)
   }
 
   /** Ends a failed transaction: ROLLBACK where the connection is still good, else it is closed. */

@@ -18,7 +18,7 @@ import { readStaleAfterMs } from '../../lib/http/stale-cache.ts'
 import { faultyFunction, type FaultyFunction } from '../support/faulty.ts'
 import { invoke } from '../support/invoke.ts'
 import { captureLogs } from '../support/logs.ts'
-import { getMe, getUser } from '../support/routes.ts'
+import { createUserRoute, getMe, getUser } from '../support/routes.ts'
 
 describe('STALE_AFTER_MS', () => {
   it('is 1000 ms unless set, and a whole number of milliseconds from 50 to 60000 when set', () => {
@@ -119,20 +119,27 @@ describe('a read with a kept answer, the database cut off', () => {
 
 /** A read as slow as the test says: `SELECT pg_sleep` of `slowness.seconds` before its answer. */
 const slowness = { seconds: 0 }
-const slow = new Hono<AppEnv>().get(
-  '/slow',
-  needs({ db: dbConn }),
-  staleFallback(undefined, { afterMs: 200 }),
-  responds(v.object({ n: v.number() })),
-  async (c) => c.var.respond({ n: Number((await c.var.db.read<{ n: number }>('SELECT 42 AS n FROM pg_sleep($1)', [slowness.seconds])).rows[0]?.n) }),
-)
+const SLOW_SQL = 'SELECT 42 AS n FROM pg_sleep($1)'
+const slow = new Hono<AppEnv>()
+  .get(
+    '/slow',
+    needs({ db: dbConn }),
+    staleFallback(undefined, { afterMs: 200 }),
+    responds(v.object({ n: v.number() })),
+    async (c) => c.var.respond({ n: Number((await c.var.db.read<{ n: number }>(SLOW_SQL, [slowness.seconds])).rows[0]?.n) }),
+  )
+  // A request that changes data, its statement sent as a write.
+  .post('/slow', needs({ db: dbConn }), responds(v.object({ n: v.number() })), async (c) =>
+    c.var.respond({ n: Number((await c.var.db.write<{ n: number }>(SLOW_SQL, [slowness.seconds])).rows[0]?.n) }),
+  )
 
 describe('a database slower than the stale budget', () => {
   let faulty: FaultyFunction
 
   before(async () => {
-    // A breaker that opens on the first outage: a stale answer must not count as one.
-    faulty = await faultyFunction([slow], [], { DATABASE_BREAKER_THRESHOLD: '1' })
+    // A breaker that opens on the first outage: a stale answer must not count as one. A 500 ms
+    // stale budget (the GET's own is 200 ms), which a request that changes data waits at most.
+    faulty = await faultyFunction([slow], [], { DATABASE_BREAKER_THRESHOLD: '1', STALE_AFTER_MS: '500' })
   })
   after(async () => {
     slowness.seconds = 0
@@ -161,5 +168,53 @@ describe('a database slower than the stale budget', () => {
     }
     assert.deepEqual(logs.entries.filter((entry) => entry.message === 'database circuit breaker'), [])
     assert.equal(logs.entries.filter((entry) => entry.message === 'served stale').length, 3)
+  })
+
+  it('waits for a write on its way, however long it takes past the budget of a request that changes data', async () => {
+    slowness.seconds = 0.9
+    try {
+      const written = await invoke(faulty.fn.handler, { method: 'POST', route: '/slow', path: '/slow' })
+      assert.deepEqual([written.status, written.body], [200, '{"n":42}'])
+    } finally {
+      slowness.seconds = 0
+    }
+  })
+})
+
+describe('a request that changes data, the database cut off before it is known down', () => {
+  let faulty: FaultyFunction
+
+  before(async () => {
+    // The deployed defaults (2 s per connection, 5 s per statement, 10 s deadline, 1 s stale
+    // budget), and a breaker no run reaches: the database is not known to be down.
+    faulty = await faultyFunction([createUserRoute], [], { DATABASE_BREAKER_THRESHOLD: '1000' })
+  })
+  after(async () => {
+    await faulty?.close()
+  })
+
+  it('answers 503 with Retry-After at the budget, not the deadline; nothing was applied, so the same write made later is made once', async () => {
+    const user = (name: string) => ({ username: name, email: `${name}@example.com`, password: 'a long enough password' })
+    const create = (body: object) =>
+      invoke(faulty.fn.handler, { method: 'POST', route: '/users', path: '/users', headers: { ...faulty.headers, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    // The function has a connection open and idle: the caller's read goes on it, into the blackhole.
+    assert.equal((await create(user(`first_${process.pid}`))).status, 201)
+    const newcomer = user(`newcomer_${process.pid}`)
+    faulty.fault.setMode('blackhole')
+    try {
+      const started = performance.now()
+      const refused = await create(newcomer)
+      const took = performance.now() - started
+      assert.equal(refused.status, 503, refused.body)
+      assert.match(refused.headers['retry-after'] ?? '', /^\d+$/)
+      assert.deepEqual(JSON.parse(refused.body), { detail: 'Service temporarily unavailable: the database did not answer' })
+      // Not before the budget; and far from the 5 s that a statement on a dead connection waits,
+      // or the deadline that retries used to run to.
+      assert.ok(took >= 950 && took < 4_000, `503 after ${Math.round(took)} ms`)
+    } finally {
+      faulty.fault.setMode('forward')
+    }
+    assert.equal((await create(newcomer)).status, 201)
+    assert.equal((await create(newcomer)).status, 409)
   })
 })
