@@ -74,9 +74,15 @@ export function isOutage(kind: FailureKind): boolean {
 export class DatabaseFailure extends Error {
   override name = 'DatabaseFailure'
   readonly kind: FailureKind
+  /**
+   * A timeout that fired long after it was due: the process was frozen meanwhile (a Lambda
+   * instance between two invocations) or starved of CPU. It says nothing of the database.
+   */
+  readonly overdue: boolean
 
-  constructor(kind: FailureKind, cause: unknown) {
+  constructor(kind: FailureKind, cause: unknown, overdue = false) {
     super(`${kind}: ${messageOf(cause)}`, { cause })
     this.kind = kind
+    this.overdue = overdue
   }
 }

@@ -221,13 +221,16 @@ class CircuitBreaker {
    * this instance was (a machine, an event loop, short of CPU). It is judged by what it ends
    * in on its own: a connection that arrives after all shows the database up; one refused, or
    * not opened within the pool's connect timeout, shows it down; a statement that fails once
-   * abandoned failed because its connection was closed for it, which says nothing.
+   * abandoned failed because its connection was closed for it, which says nothing. Nor does a
+   * timeout that fired long overdue: the instance was frozen (Lambda freezes it once its
+   * request has answered, a connection still opening) or starved of CPU.
    */
   async #noteFailure(error: unknown, signal: AbortSignal, probing: boolean, findings: number): Promise<void> {
     if (error instanceof LateConnection) return this.#noteSuccess(probing, findings)
     if (findings !== this.#findings) return
     const kind = error instanceof DatabaseFailure ? error.kind : undefined
-    const telling = !signal.aborted || kind === 'pool_timeout' || kind === 'connect_failed'
+    const overdue = error instanceof DatabaseFailure && error.overdue
+    const telling = !overdue && (!signal.aborted || kind === 'pool_timeout' || kind === 'connect_failed')
     if (kind === 'pool_exhausted' || !telling) {
       // A full pool says nothing of the database either. A probe that learnt nothing lets the next one go.
       if (probing && this.state === 'half-open') this.#enter('open')

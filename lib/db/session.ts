@@ -67,6 +67,9 @@ const answered = (kind: FailureKind) => kind === 'query_error' || kind === 'conf
 
 const NOTHING = () => undefined
 
+/** How late past the pool's connect timeout a timeout fires before it is taken for the instance's, not the database's. */
+const OVERDUE_MS = 1_000
+
 /** How often a request past its wait budget looks again whether what it waits for may be cut. */
 const RECHECK_MS = 50
 
@@ -292,7 +295,11 @@ class Line {
       client = takeOver(await pool.connect(), pool)
     } catch (error) {
       const kind = classifyFailure(error, 'acquire')
-      throw new DatabaseFailure(kind === 'pool_timeout' && exhausted(pool) ? 'pool_exhausted' : kind, error)
+      // Known a second or more after the connect timeout (the pool's, or the client's own:
+      // "connection timeout"): the instance was frozen meanwhile (its request answered, the
+      // connection still opening) or starved of CPU.
+      const overdue = performance.now() - waitStarted > (pool.options.connectionTimeoutMillis ?? 0) + OVERDUE_MS
+      throw new DatabaseFailure(kind === 'pool_timeout' && exhausted(pool) ? 'pool_exhausted' : kind, error, overdue)
     } finally {
       this.#waiting = false
       this.#metrics.dbWaitMs += performance.now() - waitStarted

@@ -179,6 +179,36 @@ describe('connections through an outage, the local WebSocket proxy between', () 
     }
   })
 
+  it('not opened because the instance was frozen meanwhile (their timeout fires late) are not taken for an outage', async () => {
+    const pool = createPool({ url: faulty.env.DATABASE_URL as string, max: 1, connectionTimeoutMillis: 300 })
+    // A breaker that opens on one outage, and one attempt per read.
+    const resilience = new Resilience({ breakAfter: 1, maxAttempts: 1, reserveMs: 0 })
+    const session = () => new Session({ pool, resilience, idleCheckMs: 60_000, pingTimeoutMs: 300, remainingMs: () => 10_000 })
+    const outcome = (reading: Promise<unknown>) => reading.then(() => 'answered', (error: Error) => error.name)
+    const logs = captureLogs()
+    faulty.fault.setMode('blackhole')
+    try {
+      const frozen = session()
+      const reading = outcome(frozen.read('SELECT 1'))
+      await sleep(50) // the connection is being opened
+      // Nothing of this process runs for 1.5 s, as between two Lambda invocations: the 300 ms timeout fires after.
+      const thawAt = performance.now() + 1_500
+      while (performance.now() < thawAt);
+      assert.equal(await reading, 'DatabaseUnavailable')
+      frozen.release()
+      assert.equal(resilience.state, 'closed', 'a timeout that fired 1.2 s late says nothing of the database')
+      // On time, the same timeout is an outage.
+      const awake = session()
+      assert.equal(await outcome(awake.read('SELECT 1')), 'DatabaseUnavailable')
+      awake.release()
+      assert.equal(resilience.state, 'open')
+    } finally {
+      faulty.fault.setMode('forward')
+      logs.restore()
+      await pool.end()
+    }
+  })
+
   it('idle ones are pinged before their next use once the database is found back, so that a dead one costs the ping, not the deadline', async () => {
     // A statement on a dead connection would wait 30 s; the request has 4 s.
     const pool = createPool({ url: faulty.env.DATABASE_URL as string, max: 1, queryTimeoutMillis: 30_000 })
