@@ -13,6 +13,7 @@
 import { parseArgs } from 'node:util'
 import { configureDriver } from '../lib/db/driver.ts'
 import { createPool } from '../lib/db/pool.ts'
+import { spread } from '../lib/dev/load/report.ts'
 import { startWsProxy } from '../lib/dev/ws-proxy.ts'
 import { startTestDatabase } from '../tests/support/database.ts'
 
@@ -24,8 +25,6 @@ const database = await startTestDatabase()
 const target = new URL(database.url)
 const proxy = await startWsProxy({ allow: [`${target.hostname}:${target.port || '5432'}`] })
 await configureDriver({ mode: 'local', wsProxy: proxy.address })
-
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0
 
 console.log(`connections opened at once through the local WebSocket proxy (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}), ${rounds} rounds each`)
 console.log('  at once   open p50   open max   all answered')
@@ -45,9 +44,9 @@ for (const count of counts) {
     )
     const all = performance.now() - started
     await Promise.all(pools.map((pool) => pool.end()))
-    opened.sort((a, b) => a - b)
+    const { p50, max } = spread(opened)
     const ms = (value: number) => `${value.toFixed(0)} ms`.padStart(9)
-    console.log(`  ${String(count).padStart(7)}  ${ms(percentile(opened, 50))}  ${ms(opened.at(-1) ?? 0)}  ${ms(all).padStart(13)}`)
+    console.log(`  ${String(count).padStart(7)}  ${ms(p50)}  ${ms(max)}  ${ms(all).padStart(13)}`)
   }
 }
 await proxy.close()

@@ -192,8 +192,12 @@ class CircuitBreaker {
 
   #observe<T>(attempt: (signal: AbortSignal) => Promise<T>, signal: AbortSignal, probing: boolean, giveUp: () => Error): Promise<T> {
     const findings = this.#findings
-    // A probe abandoned lets the next one go a cool-down after it began; what it ends in still counts when it comes.
-    if (probing) signal.addEventListener('abort', () => findings === this.#findings && this.state === 'half-open' && this.#enter('open'), { once: true })
+    if (probing) {
+      // A probe abandoned lets the next one go a cool-down after it began; what it ends in still counts when it comes.
+      signal.addEventListener('abort', () => {
+        if (findings === this.#findings && this.state === 'half-open') this.#enter('open')
+      }, { once: true })
+    }
     const noted = attempt(signal).then(
       async (value) => {
         await this.#noteSuccess(probing, findings)
@@ -228,9 +232,9 @@ class CircuitBreaker {
   async #noteFailure(error: unknown, signal: AbortSignal, probing: boolean, findings: number): Promise<void> {
     if (error instanceof LateConnection) return this.#noteSuccess(probing, findings)
     if (findings !== this.#findings) return
-    const kind = error instanceof DatabaseFailure ? error.kind : undefined
-    const overdue = error instanceof DatabaseFailure && error.overdue
-    const telling = !overdue && (!signal.aborted || kind === 'pool_timeout' || kind === 'connect_failed')
+    const failure = error instanceof DatabaseFailure ? error : undefined
+    const kind = failure?.kind
+    const telling = failure?.overdue !== true && (!signal.aborted || kind === 'pool_timeout' || kind === 'connect_failed')
     if (kind === 'pool_exhausted' || !telling) {
       // A full pool says nothing of the database either. A probe that learnt nothing lets the next one go.
       if (probing && this.state === 'half-open') this.#enter('open')
