@@ -106,9 +106,9 @@ function plainHono(pool: Queryable) {
 // ---- The variants, each its own instance with its own pool of the same size.
 const env = functionEnv(database)
 const ours = await lambdaFunction([getUser, listUsersRoute], { env })
-const neonPool = createPool({ url: database.url, max: 2 }) // the Neon driver, configured for the local proxy as ours is
+const neonPool = new NeonPool({ connectionString: database.url, max: 2 }) // the Neon driver at its defaults, configured for the local proxy as ours is
 const tcpPool = new pg.Pool({ connectionString: database.url, max: 2 })
-void NeonPool // (the same class createPool makes)
+
 const baselineNeon = plainHono(neonPool)
 const baselineTcp = plainHono(tcpPool)
 

@@ -4,6 +4,7 @@
  */
 import { Pool } from '@neondatabase/serverless'
 import { log } from '../log.ts'
+import { onTransport } from './transport.ts'
 
 export interface PoolOptions {
   readonly url: string
@@ -16,13 +17,13 @@ export interface PoolOptions {
 }
 
 export function createPool(options: PoolOptions): Pool {
-  const pool = new Pool({
+  const pool = onTransport(new Pool({
     connectionString: options.url,
     max: options.max ?? 2,
     connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
     idleTimeoutMillis: options.idleTimeoutMillis ?? 60_000,
     query_timeout: options.queryTimeoutMillis ?? 5_000,
-  })
+  }))
   // An idle connection that dies (a frozen instance, a restarted server) emits 'error' on
   // the pool; without a listener that would crash the process.
   pool.on('error', function onIdleClientError(error: Error) {

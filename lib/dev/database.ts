@@ -9,7 +9,7 @@ import { ConfigError } from '../config.ts'
 import { configureDriver, type DriverSettings } from '../db/driver.ts'
 import { isNeonHost } from '../db/urls.ts'
 import { cannotListen } from './cli.ts'
-import { startWsProxy, type WsProxy } from './ws-proxy.ts'
+import { startWsProxy, type WireCount, type WsProxy } from './ws-proxy.ts'
 import { lockDataDir } from './pglite-lock.ts'
 import { startPgliteServer, type PgliteServer } from './pglite-server.ts'
 
@@ -31,6 +31,8 @@ export interface DevDatabase {
   readonly embedded: boolean
   /** Human-readable lines saying what was started, for the dev server to print. */
   readonly summary: readonly string[]
+  /** What the functions have sent through the local proxy (none with Neon's own). */
+  readonly wire?: Readonly<WireCount>
   close(): Promise<void>
 }
 
@@ -76,6 +78,7 @@ async function useServer(databaseUrl: string, wsProxyPort: number): Promise<DevD
     driver: { mode: 'local', wsProxy: proxy.address },
     embedded: false,
     summary: [`database  ${where} (DATABASE_URL)`, `proxy     Neon WebSocket proxy on ${proxy.address} -> ${host}:${port}`],
+    wire: proxy.wire,
     close: () => proxy.close(),
   }
 }
@@ -118,6 +121,7 @@ async function startEmbedded(options: DevDatabaseOptions): Promise<DevDatabase> 
         `          psql "${url}"`,
         `proxy     Neon WebSocket proxy on ${proxy.address} -> ${address}`,
       ],
+      wire: proxy.wire,
       close,
     }
   } catch (error) {

@@ -28,8 +28,66 @@ export interface WsProxy {
   readonly port: number
   /** Number of relayed connections currently open. */
   readonly connections: number
+  /** What clients have sent through it so far, for tests and benches to count round trips. */
+  readonly wire: Readonly<WireCount>
   close(): Promise<void>
 }
+
+/**
+ * Clients' messages relayed to the database: each WebSocket message is a batch the client sent
+ * at once (one round trip begun, when it asks for an answer), holding this many statements
+ * (Sync and Query messages: one per statement, of the extended and the simple protocol).
+ */
+export interface WireCount {
+  messages: number
+  statements: number
+  /** Relayed connections open now: none once every client has ended its connection and the database has closed it. */
+  open: number
+}
+
+/**
+ * Counts the statements in one connection's stream of frontend messages, however they are cut
+ * into WebSocket messages: a type byte and an int32 length (itself included), after an
+ * untyped startup message (and an untyped SSL or GSS request before it, if any).
+ */
+export class FrontendScanner {
+  readonly #header = Buffer.alloc(8)
+  #filled = 0
+  /** Bytes of the current message's body still to skip. */
+  #remaining = 0
+  #started = false
+
+  /** The statements that end in `chunk`. */
+  scan(chunk: Uint8Array): number {
+    let statements = 0
+    let at = 0
+    while (at < chunk.length) {
+      if (this.#remaining > 0) {
+        const skipped = Math.min(this.#remaining, chunk.length - at)
+        at += skipped
+        this.#remaining -= skipped
+        continue
+      }
+      const size = this.#started ? 5 : 8
+      while (this.#filled < size && at < chunk.length) this.#header[this.#filled++] = chunk[at++] as number
+      if (this.#filled < size) break
+      this.#filled = 0
+      if (this.#started) {
+        const type = this.#header[0]
+        if (type === 0x53 || type === 0x51) statements++
+        this.#remaining = this.#header.readInt32BE(1) - 4
+      } else {
+        const code = this.#header.readInt32BE(4)
+        this.#remaining = this.#header.readInt32BE(0) - 8
+        if (code !== SSL_REQUEST && code !== GSS_REQUEST) this.#started = true
+      }
+    }
+    return statements
+  }
+}
+
+const SSL_REQUEST = 80_877_103
+const GSS_REQUEST = 80_877_104
 
 const PATH = '/v1'
 /** Pause the database side when this many bytes wait to go out on the WebSocket. */
@@ -76,6 +134,7 @@ export async function startWsProxy(options: WsProxyOptions): Promise<WsProxy> {
   }
 
   const sockets = new Set<Socket>()
+  const wire: WireCount = { messages: 0, statements: 0, open: 0 }
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false })
   const server: Server = createServer(function refusePlainHttp(_req, res) {
     res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' })
@@ -95,9 +154,13 @@ export async function startWsProxy(options: WsProxyOptions): Promise<WsProxy> {
     const tcp = connect({ host: targetHost, port })
     tcp.setNoDelay(true)
     sockets.add(tcp)
+    wire.open++
+    const scanner = new FrontendScanner()
 
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (!isBinary) return ws.close(1003, 'binary frames only')
+      wire.messages++
+      wire.statements += scanner.scan(data)
       if (!tcp.write(data)) {
         ws.pause()
         tcp.once('drain', () => ws.resume())
@@ -118,6 +181,7 @@ export async function startWsProxy(options: WsProxyOptions): Promise<WsProxy> {
     })
     tcp.on('close', () => {
       sockets.delete(tcp)
+      wire.open--
       if (ws.readyState === ws.CLOSED) return
       if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(1000)
       // The database side is gone: a client that does not answer the close frame at once is
@@ -144,6 +208,7 @@ export async function startWsProxy(options: WsProxyOptions): Promise<WsProxy> {
     get connections() {
       return sockets.size
     },
+    wire,
     async close() {
       for (const client of wss.clients) client.terminate()
       for (const tcp of sockets) tcp.destroy()

@@ -3,7 +3,7 @@ import { once } from 'node:events'
 import { createServer, type Server, type Socket } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import WebSocket from 'ws'
-import { startWsProxy, WsProxyError, type WsProxy } from '../../lib/dev/ws-proxy.ts'
+import { FrontendScanner, startWsProxy, WsProxyError, type WsProxy } from '../../lib/dev/ws-proxy.ts'
 
 interface TcpTarget {
   readonly server: Server
@@ -119,5 +119,43 @@ describe('local WebSocket proxy', () => {
     ws.send('SELECT 1')
     const [code] = (await once(ws, 'close')) as [number]
     assert.equal(code, 1003)
+  })
+})
+
+describe('counting what clients send (FrontendScanner)', () => {
+  const message = (type: string, body: number[]) => {
+    const bytes = Buffer.alloc(5 + body.length)
+    bytes.write(type, 0, 'latin1')
+    bytes.writeInt32BE(4 + body.length, 1)
+    Buffer.from(body).copy(bytes, 5)
+    return bytes
+  }
+  const untyped = (code: number, body: number[] = []) => {
+    const bytes = Buffer.alloc(8 + body.length)
+    bytes.writeInt32BE(8 + body.length, 0)
+    bytes.writeInt32BE(code, 4)
+    Buffer.from(body).copy(bytes, 8)
+    return bytes
+  }
+  // An SSL request, a startup message, then a password, two statements of the extended protocol (Parse, Bind, Execute, Sync) and one simple Query.
+  const stream = Buffer.concat([
+    untyped(80_877_103),
+    untyped(196_608, [0x75, 0x73, 0x65, 0x72, 0, 0x53, 0x51, 0, 0]),
+    message('p', [0x53, 0x51, 0]),
+    ...[1, 2].flatMap(() => [message('P', [0, 0x53, 0x51, 0, 0, 0]), message('B', [0x53, 0x53, 0x53, 0x53]), message('E', [0, 0, 0, 0, 0]), message('S', [])]),
+    message('Q', [0x53, 0x45, 0x4c, 0]),
+  ])
+
+  it('counts Sync and Query messages, not bytes that look like them', () => {
+    assert.equal(new FrontendScanner().scan(stream), 3)
+  })
+
+  it('counts the same however the stream is cut', () => {
+    for (const size of [1, 2, 3, 5, 7, 13]) {
+      const scanner = new FrontendScanner()
+      let counted = 0
+      for (let at = 0; at < stream.length; at += size) counted += scanner.scan(stream.subarray(at, at + size))
+      assert.equal(counted, 3, `cut every ${size} bytes`)
+    }
   })
 })
