@@ -1,19 +1,29 @@
 /**
  * Requests per second of our users routes against a plain Hono implementation of the same
- * routes, on the same database seeded with 100,000 users (`npm run seed`'s users), in one run:
+ * routes, on the same database, at 10,000 and at 100,000 users (`npm run seed`'s users), in
+ * one run:
  *
  *   - GET /users/{id}                    a super_admin reads one user
- *   - GET /users?search=05432            a search served by the trigram indexes (11 matches)
+ *   - GET /users?search=00217            a search (10 matches)
  *
  * The baseline is what one writes with Hono alone: hono/jwt to verify the token, the caller and
- * the data read with `pool.query`, `c.json`, run through hono/aws-lambda. It runs on the same
- * driver as ours (the Neon driver's Pool, over the same local WebSocket proxy), which is the
- * comparison the target is for (>= 0.95x); it also runs on node-postgres over TCP, to show
- * what the WebSocket transport itself costs. Every variant is one Lambda-style instance
- * serving one request at a time; their requests are interleaved one by one, and the median of
- * the per-round ratios is printed.
+ * the data read with `pool.query`, one statement after another (the page, then its count),
+ * `c.json`, run through hono/aws-lambda. Its search has our filter, so that the trigram index
+ * serves it as it serves ours: the ratios are the transport's and the round trips', not the
+ * index's (with the obvious `username ILIKE $1 OR …`, which that index cannot serve, the
+ * baseline reads the table whole). It runs on the Neon driver at its defaults (its Pool, over the
+ * same local WebSocket proxy), which is the comparison the targets are for; it also runs on
+ * node-postgres over TCP, for reference. Both shapes a function meets are measured:
  *
- *   npm run bench:users [-- --rounds 12 --per-round 150]
+ *   - one request at a time: each variant one Lambda-style instance (ours its Lambda handler,
+ *     a pool of 2 as deployed; the baselines a pool of 2), requests interleaved one by one;
+ *   - 32 concurrent: each variant one process serving 32 requests at once, as the dev server
+ *     does, every pool the same size (`--pool`, ours through DATABASE_POOL_MAX); the variants
+ *     take turns, a burst each, in an order that rotates.
+ *
+ * The median of the per-round ratios is printed, with its quartiles.
+ *
+ *   npm run bench:users [-- --users 10000,100000 --rounds 9 --per-round 100 --concurrency 32 --pool 10]
  *   DATABASE_URL=postgres://... npm run bench:users
  */
 import { openSync, writeSync } from 'node:fs'
@@ -24,31 +34,33 @@ import { handle } from 'hono/aws-lambda'
 import { verify } from 'hono/jwt'
 import pg from 'pg'
 import { createPool } from '../lib/db/pool.ts'
-import { lambdaFunction } from '../lib/http/lambda.ts'
+import type { DevDatabase } from '../lib/dev/database.ts'
+import { lambdaFunction, type LambdaFunction } from '../lib/http/lambda.ts'
 import { setLogSink } from '../lib/log.ts'
-import { listingStatements } from '../lib/users/repository.ts'
+import { likePattern, listingFilter } from '../lib/users/repository.ts'
 import { getUser, listUsersRoute } from '../tests/support/routes.ts'
 import { seedUsers } from '../lib/users/seed.ts'
 import { httpApiEvent, lambdaContext } from '../tests/fixtures/lambda.ts'
 import { bearer, createUser } from '../tests/support/auth.ts'
-import { functionEnv, startTestDatabase, TEST_JWT_SECRET } from '../tests/support/database.ts'
+import { functionEnv, startOwnDatabase, TEST_JWT_SECRET } from '../tests/support/database.ts'
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '15' }, 'per-round': { type: 'string', default: '100' } } })
+const { values } = parseArgs({
+  options: {
+    users: { type: 'string', default: '10000,100000' },
+    rounds: { type: 'string', default: '9' },
+    'per-round': { type: 'string', default: '100' },
+    concurrency: { type: 'string', default: '32' },
+    pool: { type: 'string', default: '10' },
+  },
+})
+const sizes = values.users.split(',').map(Number)
 const rounds = Number(values.rounds)
 const perRound = Number(values['per-round'])
+const concurrency = Number(values.concurrency)
+const poolSize = Number(values.pool)
 
 const devNull = openSync('/dev/null', 'w')
 setLogSink((_level, line) => writeSync(devNull, `${line}\n`))
-
-const database = await startTestDatabase()
-const seedPool = createPool({ url: database.url, max: 1, queryTimeoutMillis: 300_000 })
-await seedUsers(seedPool, 100_000)
-const { rows: counted } = await seedPool.query('SELECT count(*)::int AS n FROM users')
-await seedPool.end()
-const admin = await createUser(database.url, { prefix: 'bench_root', role: 'super_admin' })
-const headers = await bearer(admin.id, 3600)
-const { rows: target } = await new pg.Pool({ connectionString: database.url, max: 1 }).query(`SELECT id FROM users WHERE username = 'seed054321'`)
-const userId = Number(target[0].id)
 
 // ---- The baseline: plain Hono, written as one would without the toolkit.
 const COLUMNS = 'id, username, email, full_name, role, is_active, created_at, updated_at'
@@ -95,84 +107,134 @@ function plainHono(pool: Queryable) {
     const page = Number(c.req.query('page') ?? '1')
     const perPage = Number(c.req.query('results_per_page') ?? '13')
     if (!Number.isSafeInteger(page) || page < 1 || !Number.isSafeInteger(perPage) || perPage < 1 || perPage > 100) return c.json({ detail: 'bad page' }, 422)
-    const statements = listingStatements(page, perPage, c.req.query('search') ?? '')
-    const { rows } = await pool.query(statements.rows.sql, statements.rows.args)
-    const { rows: total } = await pool.query(statements.count.sql, statements.count.args)
+    const search = c.req.query('search') ?? ''
+    const args = search === '' ? [] : [likePattern(search)]
+    const { rows } = await pool.query(`SELECT ${COLUMNS} FROM users WHERE ${listingFilter(search, '$3')} ORDER BY id LIMIT $1 OFFSET $2`, [perPage, (page - 1) * perPage, ...args])
+    const { rows: total } = await pool.query(`SELECT count(*) AS total FROM users WHERE ${listingFilter(search, '$1')}`, args)
     return c.json({ items: rows.map(toUser), page, results_per_page: perPage, total: Number(total[0]?.total) })
   })
   return handle(app)
 }
 
-// ---- The variants, each its own instance with its own pool of the same size.
-const env = functionEnv(database)
-const ours = await lambdaFunction([getUser, listUsersRoute], { env })
-const neonPool = new NeonPool({ connectionString: database.url, max: 2 }) // the Neon driver at its defaults, configured for the local proxy as ours is
-const tcpPool = new pg.Pool({ connectionString: database.url, max: 2 })
 
-const baselineNeon = plainHono(neonPool)
-const baselineTcp = plainHono(tcpPool)
-
-const routes = {
-  'GET /users/{id}': httpApiEvent({ method: 'GET', route: '/users/{id}', path: `/users/${userId}`, pathParameters: { id: String(userId) }, headers }),
-  'GET /users?search': httpApiEvent({ method: 'GET', route: '/users', path: '/users', query: { search: '05432' }, headers }),
-}
-type Variant = 'baselineNeon' | 'ours' | 'baselineTcp'
+type Event = ReturnType<typeof httpApiEvent>
 type Result = { statusCode?: number | undefined; body?: string | undefined }
-const handlers: Record<Variant, (event: (typeof routes)[keyof typeof routes]) => Promise<Result>> = {
-  // @ts-expect-error hono/aws-lambda's own event type differs from @types/aws-lambda's in optional fields.
-  baselineNeon: (event) => baselineNeon(event, lambdaContext()),
-  ours: (event) => ours.handler(event, lambdaContext()),
-  // @ts-expect-error as above
-  baselineTcp: (event) => baselineTcp(event, lambdaContext()),
+type Handler = (event: Event) => Promise<Result>
+const VARIANTS = ['baselineNeon', 'ours', 'baselineTcp'] as const
+type Variant = (typeof VARIANTS)[number]
+
+interface Setup {
+  readonly handlers: Record<Variant, Handler>
+  close(): Promise<void>
 }
 
-// Same answers first: a benchmark of different work would measure nothing.
-for (const [name, event] of Object.entries(routes)) {
-  const answers = await Promise.all(Object.values(handlers).map((run) => run(event)))
-  const bodies = new Set(answers.map((answer) => JSON.stringify(JSON.parse(answer.body ?? 'null'), (key, value: unknown) => (key === 'created_at' || key === 'updated_at' ? undefined : value))))
-  if (answers.some((answer) => answer.statusCode !== 200) || bodies.size !== 1) throw new Error(`${name}: the variants answer differently: ${answers.map((a) => `${a.statusCode} ${a.body?.slice(0, 120)}`).join(' | ')}`)
+/** The three variants on `database`, every pool of `max` connections. */
+async function variants(database: DevDatabase, max: number): Promise<Setup> {
+  const ours: LambdaFunction = await lambdaFunction([getUser, listUsersRoute], { env: { ...functionEnv(database), DATABASE_POOL_MAX: String(max) } })
+  const neonPool = new NeonPool({ connectionString: database.url, max }) // the Neon driver at its defaults
+  const tcpPool = new pg.Pool({ connectionString: database.url, max })
+  const baselineNeon = plainHono(neonPool)
+  const baselineTcp = plainHono(tcpPool)
+  return {
+    handlers: {
+      // @ts-expect-error hono/aws-lambda's own event type differs from @types/aws-lambda's in optional fields.
+      baselineNeon: (event) => baselineNeon(event, lambdaContext()),
+      ours: (event) => ours.handler(event, lambdaContext()),
+      // @ts-expect-error as above
+      baselineTcp: (event) => baselineTcp(event, lambdaContext()),
+    },
+    async close() {
+      await ours.shutdown()
+      await neonPool.end()
+      await tcpPool.end()
+    },
+  }
 }
 
-/**
- * One round: `perRound` requests of each variant, interleaved request by request (in an order
- * that rotates), so that whatever the machine does meanwhile falls on all of them alike.
- * Returns each variant's requests per second in the round.
- */
-async function round(event: (typeof routes)[keyof typeof routes]): Promise<Record<Variant, number>> {
+/** Each variant's requests per second in one round, one request at a time, interleaved request by request in an order that rotates. */
+async function oneAtATime(handlers: Record<Variant, Handler>, event: Event): Promise<Record<Variant, number>> {
   const spent: Record<Variant, number> = { baselineNeon: 0, ours: 0, baselineTcp: 0 }
-  const names = Object.keys(handlers) as Variant[]
   for (let i = 0; i < perRound; i++) {
-    for (let k = 0; k < names.length; k++) {
-      const variant = names[(i + k) % names.length] as Variant
+    for (let k = 0; k < VARIANTS.length; k++) {
+      const variant = VARIANTS[(i + k) % VARIANTS.length] as Variant
       const start = performance.now()
-      await handlers[variant](event)
+      const result = await handlers[variant](event)
       spent[variant] += performance.now() - start
+      if (result.statusCode !== 200) throw new Error(`${variant} answered ${result.statusCode}: ${result.body?.slice(0, 200)}`)
     }
   }
   return { baselineNeon: (perRound / spent.baselineNeon) * 1000, ours: (perRound / spent.ours) * 1000, baselineTcp: (perRound / spent.baselineTcp) * 1000 }
 }
 
-console.log(`users routes, ${counted[0].n} users (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}), ${rounds} rounds x ${perRound} requests per variant, interleaved, one request at a time per instance (Node ${process.version})`)
-for (const [name, event] of Object.entries(routes)) {
-  await round(event) // warm-up: JIT, caches, plans
-  const samples: Record<Variant, number[]> = { baselineNeon: [], ours: [], baselineTcp: [] }
-  for (let r = 0; r < rounds; r++) {
-    const measured = await round(event)
-    for (const variant of Object.keys(samples) as Variant[]) samples[variant].push(measured[variant])
+/** Each variant's requests per second in one round: a burst of `concurrency` requests at once, `perRound` each, the variants in turn. */
+async function concurrent(handlers: Record<Variant, Handler>, event: Event, turn: number): Promise<Record<Variant, number>> {
+  const rates = { baselineNeon: 0, ours: 0, baselineTcp: 0 }
+  for (let k = 0; k < VARIANTS.length; k++) {
+    const variant = VARIANTS[(turn + k) % VARIANTS.length] as Variant
+    const start = performance.now()
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        for (let i = 0; i < perRound / 4; i++) {
+          const result = await handlers[variant](event)
+          if (result.statusCode !== 200) throw new Error(`${variant} answered ${result.statusCode}: ${result.body?.slice(0, 200)}`)
+        }
+      }),
+    )
+    rates[variant] = ((concurrency * (perRound / 4)) / (performance.now() - start)) * 1000
   }
-  const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)] as number
-  const ratios = (of: Variant, to: Variant) => samples[of].map((rps, i) => rps / (samples[to][i] as number)).sort((a, b) => a - b)
-  const describe = (list: number[]) => `${median(list).toFixed(3)}x (quartiles ${(list[Math.floor(list.length / 4)] as number).toFixed(3)}-${(list[Math.floor((3 * list.length) / 4)] as number).toFixed(3)})`
-  const sameDriver = ratios('ours', 'baselineNeon')
-  console.log(`  ${name}`)
-  console.log(`    plain Hono, Neon driver (baseline)   ${median(samples.baselineNeon).toFixed(0).padStart(6)} req/s`)
-  console.log(`    ours, Lambda handler, Neon driver    ${median(samples.ours).toFixed(0).padStart(6)} req/s`)
-  console.log(`    plain Hono, node-postgres over TCP   ${median(samples.baselineTcp).toFixed(0).padStart(6)} req/s`)
-  console.log(`    ours / baseline (same driver)        ${describe(sameDriver)}  target >= 0.95x: ${median(sameDriver) >= 0.95 ? 'met' : 'MISSED'}`)
-  console.log(`    ours / node-postgres over TCP        ${describe(ratios('ours', 'baselineTcp'))}`)
+  return rates
 }
 
-await ours.shutdown()
-await neonPool.end()
-await tcpPool.end()
-await database.close()
+const median = (list: readonly number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)] as number
+const quartiles = (list: readonly number[]) => {
+  const sorted = [...list].sort((a, b) => a - b)
+  return `${(sorted[Math.floor(sorted.length / 4)] as number).toFixed(2)}-${(sorted[Math.floor((3 * sorted.length) / 4)] as number).toFixed(2)}`
+}
+
+/** Runs `measure` for `rounds` rounds after one to warm up, and prints the figures against `target`. */
+async function report(title: string, target: number, measure: (round: number) => Promise<Record<Variant, number>>): Promise<void> {
+  await measure(-1)
+  const samples: Record<Variant, number[]> = { baselineNeon: [], ours: [], baselineTcp: [] }
+  for (let r = 0; r < rounds; r++) {
+    const measured = await measure(r)
+    for (const variant of VARIANTS) samples[variant].push(measured[variant])
+  }
+  const ratios = (of: Variant, to: Variant) => samples[of].map((rate, i) => rate / (samples[to][i] as number))
+  const sameDriver = ratios('ours', 'baselineNeon')
+  console.log(`    ${title}`)
+  console.log(`      plain Hono, Neon driver defaults (baseline)  ${median(samples.baselineNeon).toFixed(0).padStart(6)} req/s`)
+  console.log(`      ours, Neon driver (our transport)            ${median(samples.ours).toFixed(0).padStart(6)} req/s`)
+  console.log(`      plain Hono, node-postgres over TCP           ${median(samples.baselineTcp).toFixed(0).padStart(6)} req/s`)
+  console.log(`      ours / baseline     ${median(sameDriver).toFixed(2)}x (quartiles ${quartiles(sameDriver)})  target >= ${target}x: ${median(sameDriver) >= target ? 'met' : 'MISSED'}`)
+  console.log(`      ours / node-postgres ${median(ratios('ours', 'baselineTcp')).toFixed(2)}x`)
+}
+
+console.log(`users routes (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}, Node ${process.version}): ${rounds} rounds; one at a time ${perRound} requests per variant per round; ${concurrency} concurrent ${concurrency * (perRound / 4)} per variant per round, pools of ${poolSize}`)
+for (const size of sizes) {
+  const database = await startOwnDatabase()
+  const seedPool = createPool({ url: database.url, max: 1, queryTimeoutMillis: 300_000 })
+  await seedUsers(seedPool, size)
+  const { rows: target } = await seedPool.query(`SELECT id FROM users WHERE username = 'seed005432'`)
+  await seedPool.end()
+  const admin = await createUser(database.url, { prefix: 'bench_root', role: 'super_admin' })
+  const headers = await bearer(admin.id, 3600)
+  const userId = Number(target[0].id)
+  const routes: Record<string, Event> = {
+    'GET /users/{id}': httpApiEvent({ method: 'GET', route: '/users/{id}', path: `/users/${userId}`, pathParameters: { id: String(userId) }, headers }),
+    'GET /users?search=00217': httpApiEvent({ method: 'GET', route: '/users', path: '/users', query: { search: '00217' }, headers }),
+  }
+  console.log(`  ${size.toLocaleString('en')} users`)
+  for (const [shape, max] of [['one at a time', 2], [`${concurrency} concurrent`, poolSize]] as const) {
+    const setup = await variants(database, max)
+    for (const [name, event] of Object.entries(routes)) {
+      // Same answers first: a benchmark of different work would measure nothing.
+      const answers = await Promise.all(VARIANTS.map((variant) => setup.handlers[variant](event)))
+      const bodies = new Set(answers.map((answer) => JSON.stringify(JSON.parse(answer.body ?? 'null'), (key, value: unknown) => (key === 'created_at' || key === 'updated_at' ? undefined : value))))
+      if (answers.some((answer) => answer.statusCode !== 200) || bodies.size !== 1) throw new Error(`${name}: the variants answer differently: ${answers.map((a) => `${a.statusCode} ${a.body?.slice(0, 120)}`).join(' | ')}`)
+      if (shape === 'one at a time') await report(`${name}, one at a time (pools of 2)`, 1.5, () => oneAtATime(setup.handlers, event))
+      else await report(`${name}, ${shape} (pools of ${max})`, 1.2, (round) => concurrent(setup.handlers, event, round + 1))
+    }
+    await setup.close()
+  }
+  await database.close()
+}

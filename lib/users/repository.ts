@@ -30,27 +30,38 @@ export function likePattern(term: string): string {
   return `%${term.replace(/[\\%_]/g, (char) => `\\${char}`)}%`
 }
 
-/** The two statements of a listing: one page of rows, and the count of every match. */
-export function listingStatements(page: number, perPage: number, search: string) {
-  const filter = search === '' ? 'is_active' : 'is_active AND (username ILIKE $1 OR email ILIKE $1 OR full_name ILIKE $1)'
-  const args: unknown[] = search === '' ? [] : [likePattern(search)]
-  const next = args.length + 1
+/** The searched text, as the index of 0004_users_search_text.sql has it: the statement must name this very expression. */
+const SEARCH_TEXT = "(username || ' ' || email || ' ' || coalesce(full_name, ''))"
+
+/** Which users a listing shows: the active ones, and with a search those it matches (`param` holds likePattern(search)). */
+export function listingFilter(search: string, param: string): string {
+  return search === '' ? 'is_active' : `is_active AND ${SEARCH_TEXT} ILIKE ${param} AND (username ILIKE ${param} OR email ILIKE ${param} OR full_name ILIKE ${param})`
+}
+
+/**
+ * A listing in one statement, so in one round trip: the count of every match, and the page
+ * joined to it. A page past the end is one row of the count with no user in it. With a
+ * search, the trigram index over SEARCH_TEXT finds the candidates and the per-column ILIKE
+ * decides, so a term that spans two columns of the joined text matches nothing.
+ */
+export function listingStatement(page: number, perPage: number, search: string) {
+  const filter = listingFilter(search, '$3')
   return {
-    rows: { sql: `SELECT ${USER_COLUMNS} FROM users WHERE ${filter} ORDER BY id LIMIT $${next} OFFSET $${next + 1}`, args: [...args, perPage, (page - 1) * perPage] },
-    count: { sql: `SELECT count(*) AS total FROM users WHERE ${filter}`, args },
+    sql: `SELECT matched.total, listed.* FROM (SELECT count(*) AS total FROM users WHERE ${filter}) AS matched
+      LEFT JOIN LATERAL (SELECT ${USER_COLUMNS} FROM users WHERE ${filter} ORDER BY id LIMIT $1 OFFSET $2) AS listed ON true`,
+    args: search === '' ? [perPage, (page - 1) * perPage] : [perPage, (page - 1) * perPage, likePattern(search)],
   }
 }
 
 /**
  * Active users, in id order, one page of them; with a search, those whose username, email
- * or full name contains it (any case). `total` counts every match. Each column's ILIKE is
- * served by its trigram index (0002_users_search.sql) when the term is selective.
+ * or full name contains it (any case, `%`, `_` and `\` as themselves). `total` counts every
+ * match.
  */
 export async function listUsers(db: Session, page: number, perPage: number, search: string): Promise<UserListing> {
-  const statements = listingStatements(page, perPage, search)
-  const { rows } = await db.read(statements.rows.sql, statements.rows.args)
-  const counted = await db.read<{ total: string }>(statements.count.sql, statements.count.args)
-  return { items: rows.map(userFromRow), total: Number(counted.rows[0]?.total ?? 0) }
+  const statement = listingStatement(page, perPage, search)
+  const { rows } = await db.read<Record<string, unknown> & { total: string }>(statement.sql, statement.args)
+  return { items: rows.filter((row) => row.id !== null).map(userFromRow), total: Number(rows[0]?.total ?? 0) }
 }
 
 /** A username or email that another user has (a unique index said no). */

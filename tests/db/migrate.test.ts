@@ -6,7 +6,7 @@ import { migrate, MIGRATIONS_TABLE } from '../../lib/db/migrate.ts'
 import { runTool } from '../support/cli.ts'
 import { externalUrl } from '../support/database.ts'
 
-const ALL = ['0001_users', '0002_users_search', '0003_users_token_version']
+const ALL = ['0001_users', '0002_users_search', '0003_users_token_version', '0004_users_search_text']
 
 async function query<T>(url: string, sql: string): Promise<T[]> {
   const client = new Client({ connectionString: url })
@@ -78,14 +78,14 @@ describe('migrations', () => {
     )
   })
 
-  it('creates trigram indexes for the substring search', async () => {
+  it('creates a trigram index over the searched text', async () => {
     const indexes = await query<{ indexname: string; indexdef: string }>(
       url,
       `SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'users' AND indexdef LIKE '%gin_trgm_ops%' ORDER BY 1`,
     )
     assert.deepEqual(
       indexes.map((row) => row.indexname),
-      ['users_email_trgm', 'users_full_name_trgm', 'users_username_trgm'],
+      ['users_search_trgm'],
     )
   })
 

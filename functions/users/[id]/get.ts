@@ -26,7 +26,9 @@ export const route = new Hono<AppEnv>().get(
     const { id } = c.req.valid('param')
     // Checked before any read: the answer is the same with the database down.
     requireAdminOrSelf(c.var.caller, id)
-    const user = await findUserById(c.var.db, id)
+    // Oneself: the caller's record, read for this request, is the answer.
+    const own = c.var.caller.user
+    const user = own?.id === id ? own : await findUserById(c.var.db, id)
     if (!user) throw userNotFound()
     return c.var.respond(user)
   },
