@@ -172,6 +172,7 @@ async function concurrent(handlers: Record<Variant, Handler>, event: Event, turn
   for (let k = 0; k < VARIANTS.length; k++) {
     const variant = VARIANTS[(turn + k) % VARIANTS.length] as Variant
     const start = performance.now()
+    const cpu = process.cpuUsage()
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
         for (let i = 0; i < perRound / 4; i++) {
@@ -181,9 +182,14 @@ async function concurrent(handlers: Record<Variant, Handler>, event: Event, turn
       }),
     )
     rates[variant] = ((concurrency * (perRound / 4)) / (performance.now() - start)) * 1000
+    const used = process.cpuUsage(cpu)
+    cpuPerRequest[variant].push((used.user + used.system) / (concurrency * (perRound / 4)))
   }
   return rates
 }
+
+/** This process's CPU time per request in each burst (the local proxy's share included, alike for the Neon variants). */
+const cpuPerRequest: Record<Variant, number[]> = { baselineNeon: [], ours: [], baselineTcp: [] }
 
 const median = (list: readonly number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)] as number
 const quartiles = (list: readonly number[]) => {
@@ -207,6 +213,10 @@ async function report(title: string, target: number, measure: (round: number) =>
   console.log(`      plain Hono, node-postgres over TCP           ${median(samples.baselineTcp).toFixed(0).padStart(6)} req/s`)
   console.log(`      ours / baseline     ${median(sameDriver).toFixed(2)}x (quartiles ${quartiles(sameDriver)})  target >= ${target}x: ${median(sameDriver) >= target ? 'met' : 'MISSED'}`)
   console.log(`      ours / node-postgres ${median(ratios('ours', 'baselineTcp')).toFixed(2)}x`)
+  if (cpuPerRequest.ours.length > 0) {
+    console.log(`      CPU per request (this process, proxy included): baseline ${median(cpuPerRequest.baselineNeon).toFixed(0)} us, ours ${median(cpuPerRequest.ours).toFixed(0)} us, node-postgres ${median(cpuPerRequest.baselineTcp).toFixed(0)} us`)
+    for (const variant of VARIANTS) cpuPerRequest[variant].length = 0
+  }
 }
 
 console.log(`users routes (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}, Node ${process.version}): ${rounds} rounds; one at a time ${perRound} requests per variant per round; ${concurrency} concurrent ${concurrency * (perRound / 4)} per variant per round, pools of ${poolSize}`)
