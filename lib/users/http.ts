@@ -3,9 +3,11 @@
  * answers, and the 409s (a username or email another user has, the last super_admin).
  */
 import * as v from 'valibot'
+import { dbConn } from '../db/database.ts'
+import { depends } from '../http/depends.ts'
 import { HttpError } from '../http/errors.ts'
 import type { ResponseDoc } from '../http/declarations.ts'
-import { DuplicateUser, LastSuperAdmin } from './repository.ts'
+import { DuplicateUser, expectUser, LastSuperAdmin } from './repository.ts'
 
 export const Detail = v.object({ detail: v.string() })
 
@@ -33,3 +35,16 @@ export async function unique<T>(write: Promise<T>): Promise<T> {
     throw error
   }
 }
+
+/**
+ * For a route that reads the user its path names (`/users/{id}`): that row is read with the
+ * caller's, in one statement, before the route decides what the caller may see of it
+ * (`expectUser`). Put it before `currentUser` in `needs()`; its value is the id, or undefined
+ * for a path that names none (validation answers 422 then).
+ */
+export const pathUserWithCaller = depends({ name: 'pathUserWithCaller', dependencies: { db: dbConn } }, ({ db }, scope): number | undefined => {
+  const id = Number(scope.context.req.param('id'))
+  if (!Number.isSafeInteger(id) || id < 1) return undefined
+  expectUser(db, id)
+  return id
+})

@@ -3,9 +3,45 @@ import { userFromRow, type Role, type UserRecord } from './schema.ts'
 
 export const USER_COLUMNS = 'id, username, email, full_name, role, is_active, created_at, updated_at, token_version'
 
+/** Users a request will read by id, to be read in the statement of its first read of a user (`expectUser`). */
+const expected = new WeakMap<Session, Set<number>>()
+/** What that statement found for them, taken once each by `findUserById`. */
+const prefetched = new WeakMap<Session, Map<number, Promise<UserRecord | undefined>>>()
+
+/**
+ * Says that the request will read user `id`: the next read of a user in the session (the
+ * caller's, as the request starts) reads this one too, in the same statement, and the read
+ * of `id` that follows takes its row instead of a round trip. What is read so is read before
+ * the route has decided whether the caller may see it: a route that does not let the caller
+ * see it answers as it would have (403), and the row goes nowhere.
+ */
+export function expectUser(db: Session, id: number): void {
+  let ids = expected.get(db)
+  if (ids === undefined) expected.set(db, (ids = new Set()))
+  ids.add(id)
+}
+
 export async function findUserById(db: Session, id: number): Promise<UserRecord | undefined> {
-  const { rows } = await db.read(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [id])
-  return rows[0] === undefined ? undefined : userFromRow(rows[0])
+  const ready = prefetched.get(db)?.get(id)
+  if (ready !== undefined) {
+    prefetched.get(db)?.delete(id)
+    return ready
+  }
+  const others = [...(expected.get(db) ?? [])].filter((other) => other !== id)
+  expected.delete(db)
+  if (others.length === 0) {
+    const { rows } = await db.read(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [id])
+    return rows[0] === undefined ? undefined : userFromRow(rows[0])
+  }
+  const read = db.read(`SELECT ${USER_COLUMNS} FROM users WHERE id = ANY($1::bigint[])`, [[id, ...others]]).then(({ rows }) => {
+    const users = new Map(rows.map((row) => userFromRow(row)).map((user) => [user.id, user]))
+    return (wanted: number) => users.get(wanted)
+  })
+  // Each expected user's row, or the statement's failure when it has one: a read of it that fails as its own read would have.
+  const found = new Map(others.map((other) => [other, read.then((pick) => pick(other))]))
+  for (const promise of found.values()) promise.catch(() => undefined)
+  prefetched.set(db, found)
+  return (await read)(id)
 }
 
 /** What a login needs of a user: the hash to check, whether they may sign in, and the version their token carries. */

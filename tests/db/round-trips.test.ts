@@ -26,6 +26,7 @@ describe('statements and round trips per route, warm', () => {
   let admin: TestUser
   let user: TestUser
   let asAdmin: Record<string, string>
+  let asUser: Record<string, string>
   let doomed: TestUser[]
 
   before(async () => {
@@ -35,6 +36,7 @@ describe('statements and round trips per route, warm', () => {
     admin = await createUser(database.url, { prefix: 'trips_root', role: 'super_admin' })
     user = await createUser(database.url, { prefix: 'trips_user' })
     asAdmin = await bearer(admin.id)
+    asUser = await bearer(user.id)
     doomed = await Promise.all([createUser(database.url, { prefix: 'trips_gone' }), createUser(database.url, { prefix: 'trips_gone' })])
     // The connections that made them, ended, so that what is counted is the function's alone.
     while (wire.open > 0) await new Promise((resolve) => setTimeout(resolve, 5))
@@ -59,7 +61,9 @@ describe('statements and round trips per route, warm', () => {
     ['POST /auth/token (the user\'s login row)', 200, () => ({ method: 'POST', route: '/auth/token', path: '/auth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ username: user.username, password: TEST_PASSWORD }).toString() }), 1],
     ['GET /users/me (the caller, who is the answer)', 200, () => ({ method: 'GET', route: '/users/me', path: '/users/me', headers: asAdmin }), 1],
     ['GET /users/{id} of oneself (the caller, who is the answer)', 200, () => ({ method: 'GET', route: '/users/{id}', path: `/users/${admin.id}`, pathParameters: { id: String(admin.id) }, headers: asAdmin }), 1],
-    ['GET /users/{id} (the caller, the user)', 200, () => ({ method: 'GET', route: '/users/{id}', path: `/users/${user.id}`, pathParameters: { id: String(user.id) }, headers: asAdmin }), 2],
+    ['GET /users/{id} (the caller and the user, in one statement)', 200, () => ({ method: 'GET', route: '/users/{id}', path: `/users/${user.id}`, pathParameters: { id: String(user.id) }, headers: asAdmin }), 1],
+    ['GET /users/{id} of another, as a user (403: the row read with the caller\'s goes nowhere)', 403, () => ({ method: 'GET', route: '/users/{id}', path: `/users/${admin.id}`, pathParameters: { id: String(admin.id) }, headers: asUser }), 1],
+    ['GET /users/{id} of no one (the same)', 404, () => ({ method: 'GET', route: '/users/{id}', path: '/users/999999999', pathParameters: { id: '999999999' }, headers: asAdmin }), 1],
     ['GET /users?search= (the caller, the page with its count)', 200, () => ({ method: 'GET', route: '/users', path: '/users', query: { search: 'trips_', page: '1' }, headers: asAdmin }), 2],
     ['GET /users past the end (the same)', 200, () => ({ method: 'GET', route: '/users', path: '/users', query: { page: '100000' }, headers: asAdmin }), 2],
     ['POST /users (the caller, the insert)', 201, () => ({ method: 'POST', route: '/users', path: '/users', headers: { ...asAdmin, 'content-type': 'application/json' }, body: JSON.stringify({ username: uniqueName('trips_new').toLowerCase(), email: `${uniqueName('t')}@example.com`, password: 'a-long-password' }) }), 2],

@@ -7,7 +7,7 @@ import type { AppEnv } from '../../../lib/http/env.ts'
 import { lambdaFunction } from '../../../lib/http/lambda.ts'
 import { intParam } from '../../../lib/http/params.ts'
 import { describe, needs, responds, staleFallback, validate } from '../../../lib/http/route.ts'
-import { FORBIDDEN, NOT_FOUND, UNAUTHORIZED, UNAVAILABLE, userNotFound } from '../../../lib/users/http.ts'
+import { FORBIDDEN, NOT_FOUND, pathUserWithCaller, UNAUTHORIZED, UNAVAILABLE, userNotFound } from '../../../lib/users/http.ts'
 import { findUserById } from '../../../lib/users/repository.ts'
 import { User } from '../../../lib/users/schema.ts'
 
@@ -18,7 +18,8 @@ export const route = new Hono<AppEnv>().get(
     tags: ['users'],
     responses: { 401: UNAUTHORIZED, 403: FORBIDDEN, 404: NOT_FOUND, 503: UNAVAILABLE },
   }),
-  needs({ db: dbConn, caller: currentUser }),
+  // The user is read with the caller, in one statement: one round trip, not two.
+  needs({ db: dbConn, pathUser: pathUserWithCaller, caller: currentUser }),
   validate({ param: v.object({ id: intParam() }) }),
   staleFallback(adminOrSelfAuthority),
   responds(User),
