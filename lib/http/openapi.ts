@@ -6,7 +6,7 @@
  * as text but means a number (`intParam`) says so through its `describedAs` metadata.
  */
 import { toJsonSchema, type ConversionConfig } from '@valibot/to-json-schema'
-import type * as v from 'valibot'
+import * as v from 'valibot'
 import type { RouteInfo } from './routes-info.ts'
 
 type JsonObject = Record<string, unknown>
@@ -43,12 +43,29 @@ function isOptional(schema: v.GenericSchema): boolean {
   return schema.type === 'optional' || schema.type === 'nullish' || schema.type === 'exact_optional'
 }
 
+/**
+ * A parameter's schema: an optional one is described by what it wraps (so that an optional
+ * `intParam` is still an integer, with its bounds), with its default as the value it stands
+ * for (the text `'1'` of `v.optional(intParam(), '1')` is the integer 1).
+ */
+function parameterSchema(entry: v.GenericSchema): JsonObject {
+  if (!isOptional(entry)) return jsonSchema(entry, 'input')
+  const wrapped = (entry as unknown as { wrapped: v.GenericSchema }).wrapped
+  const schema = { ...jsonSchema(wrapped, 'input') }
+  const fallback: unknown = v.getDefault(entry as v.OptionalSchema<v.GenericSchema, unknown>)
+  if (fallback !== undefined) {
+    const parsed = v.safeParse(wrapped, fallback)
+    if (parsed.success) schema.default = parsed.output
+  }
+  return schema
+}
+
 function parameters(route: RouteInfo): JsonObject[] {
   const list: JsonObject[] = []
   const add = (location: 'path' | 'query' | 'header', schema: v.GenericSchema | undefined) => {
     for (const [name, entry] of entriesOf(schema)) {
       const required = location === 'path' || !isOptional(entry)
-      list.push({ name, in: location, required, schema: jsonSchema(entry, 'input') })
+      list.push({ name, in: location, required, schema: parameterSchema(entry) })
     }
   }
   add('path', route.validation?.param)

@@ -51,6 +51,18 @@ describe('API documentation', () => {
     assert.ok(getUser?.responses['422'], 'a route with parameters documents its 422')
   })
 
+  it('describes optional parameters by what they wrap, with their default as the value it stands for', async () => {
+    const document = (await (await fetch(`${base}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { parameters?: unknown[] }>>
+    }
+    // What generators (openapi-typescript) read: `page` and `results_per_page` are integers, not strings.
+    assert.deepEqual(document.paths['/users']?.get?.parameters, [
+      { name: 'page', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 2_147_483_647, default: 1 } },
+      { name: 'results_per_page', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 13 } },
+      { name: 'search', in: 'query', required: false, schema: { type: 'string', maxLength: 254, default: '' } },
+    ])
+  })
+
   const skipBrowser = !existsSync(CHROMIUM) && !process.env.CI ? `no Chromium at ${CHROMIUM} (apt-get install chromium)` : false
 
   it('lists every route on /docs in headless Chromium', { skip: skipBrowser }, async () => {
