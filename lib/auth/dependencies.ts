@@ -120,8 +120,12 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** The bearer token of the Authorization header; 401 when there is none. */
-export const bearerToken = depends({ name: 'bearerToken' }, (_, scope): string => {
+/**
+ * The bearer token of the Authorization header; 401 when there is none. Documented as FastAPI
+ * documents `OAuth2PasswordBearer(tokenUrl=...)`: a client (and the docs page) gets the token
+ * from the password form at /auth/token.
+ */
+export const bearerToken = depends({ name: 'bearerToken', security: { name: 'OAuth2PasswordBearer', scheme: { type: 'oauth2', flows: { password: { scopes: {}, tokenUrl: '/auth/token' } } } } }, (_, scope): string => {
   const header = scope.header('authorization')
   const match = header === undefined ? null : /^Bearer[ \t]+([^\s]+)[ \t]*$/i.exec(header)
   if (match === null) throw notAuthenticated()

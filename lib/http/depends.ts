@@ -73,10 +73,22 @@ export interface RequestScope {
 
 declare const OUTPUT: unique symbol
 
+/**
+ * How a dependency reads the caller's credentials, for the OpenAPI document (FastAPI's
+ * security dependencies, such as `OAuth2PasswordBearer`): a route that needs it, directly or
+ * through others, lists `name` in its `security`, and the document holds `scheme` under
+ * `components.securitySchemes`.
+ */
+export interface SecurityScheme {
+  readonly name: string
+  readonly scheme: Readonly<Record<string, unknown>>
+}
+
 export interface Dependency<T> {
   readonly kind: 'dependency'
   readonly name: string
   readonly lifespans: readonly Lifespan<unknown>[]
+  readonly security?: SecurityScheme | undefined
   dependencies(): DependencyMap
   run(values: Record<string, unknown>, scope: RequestScope): unknown
   /** Carries the value type for inference; never set. */
@@ -101,6 +113,8 @@ export interface DependsOptions<D extends DependencyMap> {
   readonly dependencies?: D | (() => D)
   /** Lifespans whose state it reads; the app starts them. */
   readonly lifespans?: readonly Lifespan<unknown>[]
+  /** The credentials it reads, as the OpenAPI document describes them. */
+  readonly security?: SecurityScheme
 }
 
 type NoDependencies = Record<never, never>
@@ -122,6 +136,7 @@ export function depends<T, const D extends DependencyMap>(
     kind: 'dependency',
     name: options.name,
     lifespans: options.lifespans ?? [],
+    security: options.security,
     dependencies: typeof declared === 'function' ? declared : () => declared ?? {},
     run: run as Dependency<T>['run'],
   }

@@ -7,6 +7,7 @@
  */
 import { toJsonSchema, type ConversionConfig } from '@valibot/to-json-schema'
 import * as v from 'valibot'
+import { analyze, type SecurityScheme } from './depends.ts'
 import type { RouteInfo } from './routes-info.ts'
 
 type JsonObject = Record<string, unknown>
@@ -133,8 +134,16 @@ export interface ApiInfo {
   readonly description?: string
 }
 
+/** The credentials a route's dependencies read, directly or through others. */
+function securityOf(route: RouteInfo): SecurityScheme[] {
+  const found = new Map<string, SecurityScheme>()
+  for (const dependency of analyze(route.dependencies).dependencies) if (dependency.security) found.set(dependency.security.name, dependency.security)
+  return [...found.values()]
+}
+
 export function openApiDocument(routes: readonly RouteInfo[], info: ApiInfo): JsonObject {
   const paths: Record<string, JsonObject> = {}
+  const securitySchemes: Record<string, unknown> = {}
   for (const item of routes) {
     if (item.hidden) continue
     const operation: JsonObject = {
@@ -148,7 +157,11 @@ export function openApiDocument(routes: readonly RouteInfo[], info: ApiInfo): Js
     if (params.length > 0) operation.parameters = params
     const body = requestBody(item)
     if (body) operation.requestBody = body
+    const security = securityOf(item)
+    if (security.length > 0) operation.security = security.map((each) => ({ [each.name]: [] }))
+    for (const each of security) securitySchemes[each.name] = each.scheme
     paths[item.path] = { ...paths[item.path], [item.method.toLowerCase()]: operation }
   }
-  return { openapi: '3.1.0', info, paths, components: { schemas: VALIDATION_ERROR } }
+  const components = Object.keys(securitySchemes).length > 0 ? { schemas: VALIDATION_ERROR, securitySchemes } : { schemas: VALIDATION_ERROR }
+  return { openapi: '3.1.0', info, paths, components }
 }

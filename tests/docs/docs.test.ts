@@ -51,6 +51,19 @@ describe('API documentation', () => {
     assert.ok(getUser?.responses['422'], 'a route with parameters documents its 422')
   })
 
+  it('names the bearer sign-in as FastAPI does (OAuth2 password flow at /auth/token) on every route that reads the token, and on no other', async () => {
+    const document = (await (await fetch(`${base}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { security?: unknown }>>
+      components: { securitySchemes?: Record<string, unknown> }
+    }
+    assert.deepEqual(document.components.securitySchemes, { OAuth2PasswordBearer: { type: 'oauth2', flows: { password: { scopes: {}, tokenUrl: '/auth/token' } } } })
+    const secured = Object.entries(document.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]) => [`${method.toUpperCase()} ${path}`, operation.security] as const))
+    for (const [operation, security] of secured) {
+      const open = operation === 'POST /auth/token' || operation === 'GET /health'
+      assert.deepEqual(security, open ? undefined : [{ OAuth2PasswordBearer: [] }], operation)
+    }
+  })
+
   it('describes optional parameters by what they wrap, with their default as the value it stands for', async () => {
     const document = (await (await fetch(`${base}/openapi.json`)).json()) as {
       paths: Record<string, Record<string, { parameters?: unknown[] }>>
