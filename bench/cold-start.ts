@@ -16,6 +16,7 @@ import { buildFunction, type BundleSize } from '../lib/dev/build.ts'
 import { httpApiEvent } from '../tests/fixtures/lambda.ts'
 import { bearer, createUser } from '../tests/support/auth.ts'
 import { functionEnv, startTestDatabase } from '../tests/support/database.ts'
+import { median, quartiles } from './stats.ts'
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '15' } } })
 const runs = Number(values.runs)
@@ -103,7 +104,6 @@ process.exit(0)`
   })
 }
 
-const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)] as number
 console.log(`cold starts: ${runs} runs each, alternating, spawn to first answer, ${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'} through the local proxy (Node ${process.version})`)
 for (const pair of pairs) {
   const ours: BundleSize = await buildFunction(pair.ours, out)
@@ -123,7 +123,7 @@ for (const pair of pairs) {
   console.log(`  ${pair.name}`)
   console.log(line('ours', ours, samples.ours))
   console.log(line('bare', bare, samples.bare))
-  console.log(`    ratio ours / bare ${median(ratios).toFixed(2)}x (quartiles ${(ratios[Math.floor(ratios.length / 4)] as number).toFixed(2)}-${(ratios[Math.floor((3 * ratios.length) / 4)] as number).toFixed(2)})  target <= 1.5x: ${median(ratios) <= 1.5 ? 'met' : 'MISSED'}; size target <= 150 KB: ${ours.bytes <= 150 * 1024 ? 'met' : 'MISSED'}`)
+  console.log(`    ratio ours / bare ${median(ratios).toFixed(2)}x (quartiles ${quartiles(ratios, 2)})  target <= 1.5x: ${median(ratios) <= 1.5 ? 'met' : 'MISSED'}; size target <= 150 KB: ${ours.bytes <= 150 * 1024 ? 'met' : 'MISSED'}`)
 }
 await database.close()
 rmSync(out, { recursive: true, force: true })

@@ -14,6 +14,7 @@ import { login } from '../tests/support/routes.ts'
 import { httpApiEvent, lambdaContext } from '../tests/fixtures/lambda.ts'
 import { createUser } from '../tests/support/auth.ts'
 import { functionEnv, startTestDatabase, uniqueName } from '../tests/support/database.ts'
+import { median, quartiles } from './stats.ts'
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '40' } } })
 const rounds = Number(values.rounds)
@@ -52,10 +53,9 @@ for (let r = -2; r < rounds; r++) {
     if (r >= 0) times[name].push(took) // the first two rounds warm up
   }
 }
-const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)] as number
 console.log(`POST /auth/token, ${rounds} rounds, the cases interleaved (Node ${process.version})`)
 for (const name of names) console.log(`  ${name.padEnd(16)} ${median(times[name]).toFixed(1).padStart(7)} ms (median; min ${Math.min(...times[name]).toFixed(1)})`)
 const ratios = times['unknown user'].map((t, i) => t / (times['wrong password'][i] as number)).sort((a, b) => a - b)
-console.log(`  unknown / wrong password: ${median(ratios).toFixed(3)}x (quartiles ${(ratios[Math.floor(ratios.length / 4)] as number).toFixed(3)}-${(ratios[Math.floor((3 * ratios.length) / 4)] as number).toFixed(3)})`)
+console.log(`  unknown / wrong password: ${median(ratios).toFixed(3)}x (quartiles ${quartiles(ratios, 3)})`)
 await fn.shutdown()
 await database.close()

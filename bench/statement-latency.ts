@@ -24,6 +24,7 @@ import { Pool as NeonPool } from '@neondatabase/serverless'
 import pg from 'pg'
 import { createPool } from '../lib/db/pool.ts'
 import { startTestDatabase } from '../tests/support/database.ts'
+import { median } from './stats.ts'
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '15' }, 'per-round': { type: 'string', default: '500' }, block: { type: 'string', default: '25' } } })
 const rounds = Number(values.rounds)
@@ -90,7 +91,6 @@ await round() // warm-up: JIT, plans
 const samples: number[][] = []
 for (let r = 0; r < rounds; r++) samples.push(await round())
 
-const median = (list: readonly number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)] as number
 const column = (index: number) => samples.map((row) => row[index] as number)
 const ratio = (of: number, to: number) => median(samples.map((row) => (row[of] as number) / (row[to] as number)))
 const index = (name: string) => names.indexOf(name)

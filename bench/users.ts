@@ -43,6 +43,7 @@ import { seedUsers } from '../lib/users/seed.ts'
 import { httpApiEvent, lambdaContext } from '../tests/fixtures/lambda.ts'
 import { bearer, createUser } from '../tests/support/auth.ts'
 import { functionEnv, startOwnDatabase, TEST_JWT_SECRET } from '../tests/support/database.ts'
+import { median, quartiles } from './stats.ts'
 
 const { values } = parseArgs({
   options: {
@@ -191,12 +192,6 @@ async function concurrent(handlers: Record<Variant, Handler>, event: Event, turn
 /** This process's CPU time per request in each burst (the local proxy's share included, alike for the Neon variants). */
 const cpuPerRequest: Record<Variant, number[]> = { baselineNeon: [], ours: [], baselineTcp: [] }
 
-const median = (list: readonly number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)] as number
-const quartiles = (list: readonly number[]) => {
-  const sorted = [...list].sort((a, b) => a - b)
-  return `${(sorted[Math.floor(sorted.length / 4)] as number).toFixed(2)}-${(sorted[Math.floor((3 * sorted.length) / 4)] as number).toFixed(2)}`
-}
-
 /** Runs `measure` for `rounds` rounds after one to warm up, and prints the figures against `target`. */
 async function report(title: string, target: number, measure: (round: number) => Promise<Record<Variant, number>>): Promise<void> {
   await measure(-1)
@@ -211,7 +206,7 @@ async function report(title: string, target: number, measure: (round: number) =>
   console.log(`      plain Hono, Neon driver defaults (baseline)  ${median(samples.baselineNeon).toFixed(0).padStart(6)} req/s`)
   console.log(`      ours, Neon driver (our transport)            ${median(samples.ours).toFixed(0).padStart(6)} req/s`)
   console.log(`      plain Hono, node-postgres over TCP           ${median(samples.baselineTcp).toFixed(0).padStart(6)} req/s`)
-  console.log(`      ours / baseline     ${median(sameDriver).toFixed(2)}x (quartiles ${quartiles(sameDriver)})  target >= ${target}x: ${median(sameDriver) >= target ? 'met' : 'MISSED'}`)
+  console.log(`      ours / baseline     ${median(sameDriver).toFixed(2)}x (quartiles ${quartiles(sameDriver, 2)})  target >= ${target}x: ${median(sameDriver) >= target ? 'met' : 'MISSED'}`)
   console.log(`      ours / node-postgres ${median(ratios('ours', 'baselineTcp')).toFixed(2)}x`)
   if (cpuPerRequest.ours.length > 0) {
     console.log(`      CPU per request (this process, proxy included): baseline ${median(cpuPerRequest.baselineNeon).toFixed(0)} us, ours ${median(cpuPerRequest.ours).toFixed(0)} us, node-postgres ${median(cpuPerRequest.baselineTcp).toFixed(0)} us`)
