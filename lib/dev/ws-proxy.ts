@@ -42,7 +42,7 @@ export interface WireCount {
   messages: number
   statements: number
   /** Relayed connections open now: none once every client has ended its connection and the database has closed it. */
-  open: number
+  readonly open: number
 }
 
 /**
@@ -134,7 +134,13 @@ export async function startWsProxy(options: WsProxyOptions): Promise<WsProxy> {
   }
 
   const sockets = new Set<Socket>()
-  const wire: WireCount = { messages: 0, statements: 0, open: 0 }
+  const wire: WireCount = {
+    messages: 0,
+    statements: 0,
+    get open() {
+      return sockets.size
+    },
+  }
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false })
   const server: Server = createServer(function refusePlainHttp(_req, res) {
     res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' })
@@ -154,7 +160,6 @@ export async function startWsProxy(options: WsProxyOptions): Promise<WsProxy> {
     const tcp = connect({ host: targetHost, port })
     tcp.setNoDelay(true)
     sockets.add(tcp)
-    wire.open++
     const scanner = new FrontendScanner()
 
     ws.on('message', (data: Buffer, isBinary: boolean) => {
@@ -181,7 +186,6 @@ export async function startWsProxy(options: WsProxyOptions): Promise<WsProxy> {
     })
     tcp.on('close', () => {
       sockets.delete(tcp)
-      wire.open--
       if (ws.readyState === ws.CLOSED) return
       if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(1000)
       // The database side is gone: a client that does not answer the close frame at once is
