@@ -12,7 +12,7 @@ import type { DevDatabase } from '../../lib/dev/database.ts'
 import type { WireCount } from '../../lib/dev/ws-proxy.ts'
 import { lambdaFunction, type LambdaFunction } from '../../lib/http/lambda.ts'
 import { bearer, createUser, TEST_PASSWORD, type TestUser } from '../support/auth.ts'
-import { functionEnv, startTestDatabase, uniqueName } from '../support/database.ts'
+import { connectionsClosed, functionEnv, startTestDatabase, uniqueName } from '../support/database.ts'
 import { invoke } from '../support/invoke.ts'
 import { createUserRoute, deleteUserRoute, getAvatar, getMe, getUser, health, listUsersRoute, login, patchUser, putAvatarRoute } from '../support/routes.ts'
 import type { EventOptions } from '../fixtures/lambda.ts'
@@ -39,7 +39,7 @@ describe('statements and round trips per route, warm', () => {
     asUser = await bearer(user.id)
     doomed = await Promise.all([createUser(database.url, { prefix: 'trips_gone' }), createUser(database.url, { prefix: 'trips_gone' })])
     // The connections that made them, ended, so that what is counted is the function's alone.
-    while (wire.open > 0) await new Promise((resolve) => setTimeout(resolve, 5))
+    await connectionsClosed(wire)
   })
 
   after(async () => {

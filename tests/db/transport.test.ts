@@ -15,7 +15,7 @@ import type { DevDatabase } from '../../lib/dev/database.ts'
 import type { WireCount } from '../../lib/dev/ws-proxy.ts'
 import { createPool, type Pool } from '../../lib/db/pool.ts'
 import { batchingWebSocket } from '../../lib/db/transport.ts'
-import { startTestDatabase } from '../support/database.ts'
+import { connectionsClosed, startTestDatabase } from '../support/database.ts'
 
 describe('the transport', () => {
   let database: DevDatabase
@@ -64,7 +64,7 @@ describe('the transport', () => {
       mock.timers.reset()
       // Its Terminate goes out from a timer too: counted before the next test counts.
       await defaults.end()
-      while (wire.open > 1) await realDelay(5)
+      await connectionsClosed(wire, 1)
     }
   })
 
@@ -85,7 +85,7 @@ describe('the transport', () => {
     await own.query('SELECT 1')
     const sent = { ...wire }
     await own.end()
-    while (wire.open > 1) await realDelay(5) // the database ended it: only the suite's own is left
+    await connectionsClosed(wire, 1) // the database ended it: only the suite's own is left
     assert.deepEqual({ messages: wire.messages - sent.messages, statements: wire.statements - sent.statements }, { messages: 1, statements: 0 })
   })
 })

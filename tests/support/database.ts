@@ -4,6 +4,7 @@
  * local WebSocket proxy, with the migrations applied.
  */
 import { functionEnv as devFunctionEnv, openDevDatabase, type DevDatabase } from '../../lib/dev/database.ts'
+import type { WireCount } from '../../lib/dev/ws-proxy.ts'
 import { migrate } from '../../lib/db/migrate.ts'
 import pg from 'pg'
 import { createPool } from '../../lib/db/pool.ts'
@@ -52,6 +53,14 @@ export async function startOwnDatabase(): Promise<DevDatabase> {
       await server.end()
     },
   }
+}
+
+/**
+ * Once the local proxy relays at most `open` connections: those ended since have sent their
+ * Terminate and been closed, so that what a test counts next is not theirs.
+ */
+export async function connectionsClosed(wire: Readonly<WireCount>, open = 0): Promise<void> {
+  while (wire.open > open) await new Promise((resolve) => setTimeout(resolve, 5))
 }
 
 /** A name no other test run has used, for rows that must not collide on a shared server. */

@@ -8,7 +8,7 @@ import { buildWorker } from '../../lib/dev/build.ts'
 import { after, before, describe, it } from 'node:test'
 import type { WireCount } from '../../lib/dev/ws-proxy.ts'
 import { bearer, createUser } from '../support/auth.ts'
-import { functionEnv, startTestDatabase } from '../support/database.ts'
+import { connectionsClosed, functionEnv, startTestDatabase } from '../support/database.ts'
 import { httpCaller } from '../support/gateway.ts'
 import { usersContract } from './contract.ts'
 
@@ -54,18 +54,13 @@ describe('in workerd, the transport', () => {
   it('sends a statement as one WebSocket message, as on Node', async () => {
     const user = await createUser(worker.database.url, { prefix: 'edge_wire' })
     const wire = worker.database.wire as Readonly<WireCount>
-    await closed(wire) // createUser's connection
+    await connectionsClosed(wire) // createUser's connection
     const sent = { ...wire }
     const answer = await worker.call('GET', '/users/me', { headers: await bearer(user.id) })
     assert.equal(answer.status, 200)
-    await closed(wire) // the worker's, ended after the response
+    await connectionsClosed(wire) // the worker's, ended after the response
     // The worker connects for its request: a startup message, the caller's read, a Terminate.
     // The driver's writes sent one by one would be 5 or more messages for the statement alone.
     assert.deepEqual({ messages: wire.messages - sent.messages, statements: wire.statements - sent.statements }, { messages: 3, statements: 1 })
   })
 })
-
-/** Once every connection through the proxy has ended. */
-async function closed(wire: Readonly<WireCount>): Promise<void> {
-  while (wire.open > 0) await new Promise((resolve) => setTimeout(resolve, 5))
-}
