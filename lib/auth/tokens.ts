@@ -1,13 +1,14 @@
 /**
  * Access tokens: JWTs (RFC 7519) signed with HMAC-SHA256 by `node:crypto`, which Lambda's
  * Node and workerd (`nodejs_compat`) both have: a synchronous HMAC costs ~3 us, where Web
- * Crypto's `verify` hands each one to a thread pool and back (~15-30 us, and more CPU). The algorithm is pinned when verifying: a token whose header
- * names another algorithm, `none` included, is refused before its signature is looked at. A
- * token names its user (`sub`), its expiry, and the user's token version when it was issued
- * (`ver`). Rights are not in it but read with the user on every request, in the same
- * statement as the version: a change of password, role or active state moves the version on
- * (lib/users/repository.ts), so every token issued before it is refused from then on, at no
- * extra round trip. A token without `ver` (issued before versions existed) is version 0.
+ * Crypto's `verify` hands each one to a thread pool and back (~15-30 us, and more CPU). The
+ * algorithm is pinned when verifying: a token whose header names another algorithm, `none`
+ * included, is refused before its signature is looked at. A token names its user (`sub`), its
+ * expiry, and the user's token version when it was issued (`ver`). Rights are not in it but
+ * read with the user on every request, in the same statement as the version: a change of
+ * password, role or active state moves the version on (lib/users/repository.ts), so every
+ * token issued before it is refused from then on, at no extra round trip. A token without
+ * `ver` (issued before versions existed) is version 0.
  *
  * The JWT is written here rather than with hono/jwt, whose tokens it reads and writes alike
  * (tests sign with hono/jwt): one algorithm is a few dozen lines, where hono/jwt brings every
@@ -28,7 +29,6 @@ export interface IssuedToken {
   readonly accessToken: string
   readonly expiresIn: number
 }
-
 
 /** The key of the last secret used: a function has one secret, made a key once. */
 let keyOf: { readonly secret: string; readonly key: KeyObject } | undefined

@@ -22,9 +22,10 @@ export function expectUser(db: Session, id: number): void {
 }
 
 export async function findUserById(db: Session, id: number): Promise<UserRecord | undefined> {
-  const ready = prefetched.get(db)?.get(id)
+  const found = prefetched.get(db)
+  const ready = found?.get(id)
   if (ready !== undefined) {
-    prefetched.get(db)?.delete(id)
+    found?.delete(id)
     return ready
   }
   const others = [...(expected.get(db) ?? [])].filter((other) => other !== id)
@@ -38,9 +39,9 @@ export async function findUserById(db: Session, id: number): Promise<UserRecord 
     return (wanted: number) => users.get(wanted)
   })
   // Each expected user's row, or the statement's failure when it has one: a read of it that fails as its own read would have.
-  const found = new Map(others.map((other) => [other, read.then((pick) => pick(other))]))
-  for (const promise of found.values()) promise.catch(() => undefined)
-  prefetched.set(db, found)
+  const reads = new Map(others.map((other) => [other, read.then((pick) => pick(other))]))
+  for (const promise of reads.values()) promise.catch(() => undefined)
+  prefetched.set(db, reads)
   return (await read)(id)
 }
 
