@@ -10,9 +10,7 @@ import { describe, needs, responds, staleFallback, validate } from '../../lib/ht
 import { maxChars } from '../../lib/http/text-length.ts'
 import { FORBIDDEN, UNAUTHORIZED, UNAVAILABLE } from '../../lib/users/http.ts'
 import { listUsers } from '../../lib/users/repository.ts'
-import { User } from '../../lib/users/schema.ts'
-
-const UserPage = v.object({ items: v.array(User), page: v.number(), results_per_page: v.number(), total: v.number() })
+import { UserPage } from '../../lib/users/schema.ts'
 
 export const route = new Hono<AppEnv>().get(
   '/users',

@@ -6,13 +6,13 @@ import { dbConn } from '../../lib/db/database.ts'
 import type { AppEnv } from '../../lib/http/env.ts'
 import { lambdaFunction } from '../../lib/http/lambda.ts'
 import { describe, needs, responds, validate } from '../../lib/http/route.ts'
-import { CONFLICT, FORBIDDEN, UNAUTHORIZED, UNAVAILABLE, unique } from '../../lib/users/http.ts'
+import { CONFLICT, CREATED, FORBIDDEN, UNAUTHORIZED, UNAVAILABLE, unique } from '../../lib/users/http.ts'
 import { insertUser } from '../../lib/users/repository.ts'
 import { NewUser, User } from '../../lib/users/schema.ts'
 
 export const route = new Hono<AppEnv>().post(
   '/users',
-  describe({ summary: 'Create a user', tags: ['users'], responses: { 401: UNAUTHORIZED, 403: FORBIDDEN, 409: CONFLICT, 503: UNAVAILABLE } }),
+  describe({ summary: 'Create a user', tags: ['users'], responses: { 201: CREATED, 401: UNAUTHORIZED, 403: FORBIDDEN, 409: CONFLICT, 503: UNAVAILABLE } }),
   needs({ db: dbConn, admin: superAdmin }),
   validate({ json: NewUser }),
   responds(User, 201),

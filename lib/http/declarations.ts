@@ -11,10 +11,21 @@ import type { Dependency, DependencyMap } from './depends.ts'
 
 type Schema = v.GenericSchema
 
+/** A header of an answer, for the OpenAPI document: its JSON Schema as written there. */
+export interface HeaderDoc {
+  readonly description: string
+  readonly schema: Readonly<Record<string, unknown>>
+  /** Sent on every answer of this status (`Location` of a 201), not only on some. */
+  readonly required?: boolean
+}
+
 export interface ResponseDoc {
   readonly description: string
+  /** A JSON body. */
   readonly schema?: Schema
-  readonly contentType?: string
+  /** A body of bytes, of one of these media types (an image). */
+  readonly mediaTypes?: readonly string[]
+  readonly headers?: Readonly<Record<string, HeaderDoc>>
 }
 
 export interface RouteDoc {
@@ -23,7 +34,10 @@ export interface RouteDoc {
   readonly tags?: readonly string[]
   /** Status of a successful answer, when no `responds()` says it (204 for no content). */
   readonly status?: number
-  /** Other answers, for the OpenAPI document. */
+  /**
+   * Other answers, for the OpenAPI document; an entry for the success status adds its
+   * description and headers to what `responds()` says of the body.
+   */
   readonly responses?: Readonly<Record<number, ResponseDoc>>
   /** Left out of the OpenAPI document (FastAPI's `include_in_schema=False`): the docs themselves. */
   readonly hidden?: boolean

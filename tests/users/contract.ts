@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { uniqueName } from '../support/database.ts'
 import type { Answer, Call, CallOptions } from '../support/gateway.ts'
+import { documentCheck, type OpenApiDocument } from '../support/openapi.ts'
 import type { ApiTarget } from '../support/targets.ts'
 import { NUL_CASES } from './nul-cases.ts'
 
@@ -53,9 +54,16 @@ export function usersContract(name: string, start: () => Promise<ApiTarget>): vo
       return { user: answer.json() as UserBody, auth: await signIn(username, password) }
     }
 
+    /** Every answer of the cases below, checked against the document by the last case. */
+    const answered: { method: string; path: string; answer: Answer }[] = []
+
     before(async () => {
       target = await start()
-      call = target.call
+      call = async (method, path, options) => {
+        const answer = await target.call(method, path, options)
+        answered.push({ method, path, answer })
+        return answer
+      }
       asAdmin = await signIn(target.admin.username, target.admin.password)
     })
     after(async () => {
@@ -507,6 +515,23 @@ export function usersContract(name: string, start: () => Promise<ApiTarget>): vo
         assert.deepEqual(wrong.json(), { detail: 'Method Not Allowed' })
         assert.match(wrong.headers.allow ?? '', /GET/)
       })
+    })
+
+    // Last: what every case above was answered, against the document this API serves.
+    it('answers every request above as the OpenAPI document it serves says: status, media type, body and headers; every route, success and error', async () => {
+      const served = await target.call('GET', '/openapi.json')
+      assert.equal(served.status, 200)
+      const document = served.json() as OpenApiDocument
+      const checker = await documentCheck(document)
+      const checked = answered.filter((item) => checker.operationOf(item.method, item.path) !== undefined).map((item) => checker.check(item.method, item.path, item.answer))
+      const operations = Object.entries(document.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]) => ({ key: `${method.toUpperCase()} ${path}`, operation })))
+      for (const { key, operation } of operations) {
+        const statuses = new Set(checked.filter((item) => item.operation === key).map((item) => item.status))
+        assert.ok([...statuses].some((status) => status < 300), `${key}: no success answer was checked`)
+        const errors = Object.keys(operation.responses).filter((status) => Number(status) >= 400)
+        if (errors.length > 0) assert.ok([...statuses].some((status) => status >= 400), `${key}: no error answer was checked`)
+      }
+      assert.ok(checked.length > 100, `only ${checked.length} answers checked`)
     })
   })
 }

@@ -10,10 +10,10 @@ import type { AppEnv } from '../../../lib/http/env.ts'
 import { HttpError } from '../../../lib/http/errors.ts'
 import { lambdaFunction } from '../../../lib/http/lambda.ts'
 import { describe, needs, responds, validate } from '../../../lib/http/route.ts'
-import { Detail, UNAVAILABLE } from '../../../lib/users/http.ts'
+import { BEARER_CHALLENGE, Detail, RETRY_AFTER, UNAVAILABLE } from '../../../lib/users/http.ts'
 import { findLogin } from '../../../lib/users/repository.ts'
 
-const Token = v.object({ access_token: v.string(), token_type: v.literal('bearer'), expires_in: v.number() })
+const Token = v.pipe(v.object({ access_token: v.string(), token_type: v.literal('bearer'), expires_in: v.number() }), v.title('Token'))
 
 /** The active user whose password this is, if any. */
 async function signsIn(db: Session, username: string, password: string): Promise<{ id: number; tokenVersion: number } | undefined> {
@@ -32,8 +32,8 @@ export const route = new Hono<AppEnv>().post(
     summary: 'Sign in (OAuth2 password form) and get an access token',
     tags: ['auth'],
     responses: {
-      401: { description: 'Incorrect username or password', schema: Detail },
-      429: { description: 'Too many failed sign-ins for the username, or from the address (Retry-After says when to try again)', schema: Detail },
+      401: { description: 'Incorrect username or password', schema: Detail, headers: { 'WWW-Authenticate': BEARER_CHALLENGE } },
+      429: { description: 'Too many failed sign-ins for the username, or from the address', schema: Detail, headers: { 'Retry-After': RETRY_AFTER } },
       503: UNAVAILABLE,
     },
   }),

@@ -10,6 +10,7 @@ import { intParam } from '../../../../lib/http/params.ts'
 import { describe, needs, validate } from '../../../../lib/http/route.ts'
 import { Detail, UNAUTHORIZED, UNAVAILABLE } from '../../../../lib/users/http.ts'
 import { findAvatar } from '../../../../lib/users/repository.ts'
+import { AVATAR_TYPES } from '../../../../lib/users/schema.ts'
 
 export const route = new Hono<AppEnv>().get(
   '/users/:id/avatar',
@@ -17,7 +18,7 @@ export const route = new Hono<AppEnv>().get(
     summary: 'A user’s avatar, the bytes as they were stored',
     tags: ['users'],
     responses: {
-      200: { description: 'The image', contentType: 'image/*' },
+      200: { description: 'The image, with the media type it was stored with', mediaTypes: AVATAR_TYPES },
       401: UNAUTHORIZED,
       404: { description: 'No avatar (or no such user)', schema: Detail },
       503: UNAVAILABLE,
