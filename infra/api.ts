@@ -35,6 +35,8 @@ export function createApi(links: Links, cors: CorsPolicy | undefined) {
       timeout: `${FUNCTION_TIMEOUT_SECONDS} seconds`,
       link: linksOf(links, route.secrets as readonly Secret[]),
       environment,
+      // Files the function reads beside its bundle (the docs' Swagger UI).
+      ...(route.files ? { copyFiles: route.files.map((file) => ({ ...file })) } : {}),
     })
   }
   // Whatever no route takes: FastAPI's 404, or 405 with Allow (API Gateway's own 404 is not

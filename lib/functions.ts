@@ -2,7 +2,8 @@
  * The service's functions, derived from `functions/`: each file there is one route and one
  * Lambda function, named by its place (`functions/users/[id]/get.ts` is `GET /users/{id}`;
  * files whose name starts with `_` are not routes). A route file exports `route`, the Hono
- * app of its one route, `handler`, and optionally `config` (`{ memoryMb }`).
+ * app of its one route, `handler`, and optionally `config` (`{ memoryMb, files }`: its
+ * memory, and files its package carries beside the bundle).
  *
  * `loadFunctions()` imports every route file (off Lambda that starts nothing), checks that
  * each serves the route its place names, and reads what the deployment needs: the secrets of
@@ -67,15 +68,15 @@ export function secretsOf(info: RouteInfo): string[] {
 export async function loadFunctions(root = process.cwd()): Promise<LoadedFunction[]> {
   const loaded: LoadedFunction[] = []
   for (const file of routeFiles(root)) {
-    const module = (await import(pathToFileURL(join(root, file.entry)).href)) as { route?: Hono<AppEnv>; config?: { memoryMb?: number } }
+    const module = (await import(pathToFileURL(join(root, file.entry)).href)) as { route?: Hono<AppEnv>; config?: Pick<FunctionEntry, 'memoryMb' | 'files'> }
     if (module.route === undefined) throw new Error(`${file.entry}: exports no \`route\` (the Hono app of its route)`)
     const routes = describeRoutes(module.route)
     const info = routes[0]
     if (routes.length !== 1 || info === undefined || info.method !== file.method || info.path !== file.path) {
       throw new Error(`${file.entry}: serves ${routes.map((item) => item.key).join(', ') || 'no route'}; its place says ${file.method} ${file.path}`)
     }
-    const memoryMb = module.config?.memoryMb
-    loaded.push({ ...file, secrets: secretsOf(info), ...(memoryMb === undefined ? {} : { memoryMb }), route: module.route, info })
+    const { memoryMb, files } = module.config ?? {}
+    loaded.push({ ...file, secrets: secretsOf(info), ...(memoryMb === undefined ? {} : { memoryMb }), ...(files === undefined ? {} : { files }), route: module.route, info })
   }
   return loaded
 }

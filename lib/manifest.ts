@@ -15,6 +15,8 @@ export interface FunctionEntry {
   readonly secrets: readonly string[]
   /** Memory in MB when not the default: CPU comes with it, and password hashing needs CPU. */
   readonly memoryMb?: number
+  /** Files copied into the function's package beside its bundle (SST's `copyFiles`), from the repository root. */
+  readonly files?: readonly { readonly from: string; readonly to: string }[]
 }
 
 /** SST secrets, by the name `Resource` gives them (see LINKED_SECRETS in lib/config.ts). */

@@ -3,8 +3,9 @@
  * the test database, the users function also with the shared cache on when Redis is there.
  */
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { join } from 'node:path'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { gunzipSync } from 'node:zlib'
 import { pathToFileURL } from 'node:url'
 import { after, before, describe, it } from 'node:test'
 import { buildFunctions, type BundleSize } from '../lib/dev/build.ts'
@@ -70,6 +71,37 @@ describe('function bundles', () => {
         entry === DEFAULT_ENTRY ? [DEFAULT_ENTRY] : [entry],
       )
       assert.ok(!of(entry).some((input) => input.includes('@neondatabase')), `${entry} carries no database driver`)
+    }
+  })
+
+  it('serves Swagger UI from the files beside the docs bundle (Lambda\'s task root), which no other function carries', async () => {
+    const entry = 'functions/docs/[file]/get.ts'
+    const size = sizes.find((item) => item.entry === entry)
+    assert.ok(size)
+    for (const item of sizes) {
+      const swagger = item.inputs.filter((input) => input.includes('swagger-ui-dist'))
+      const docs = item.entry === entry || item.entry === 'functions/docs/get.ts'
+      assert.deepEqual(swagger, docs ? ['node_modules/swagger-ui-dist/package.json'] : [], `${item.entry}: Swagger UI's code is in no bundle, its version only in the docs'`)
+    }
+    const fn = (await import(pathToFileURL(size.file).href)) as LambdaFunction
+    const root = process.env.LAMBDA_TASK_ROOT
+    process.env.LAMBDA_TASK_ROOT = dirname(size.file)
+    try {
+      const get = (file: string, headers: Record<string, string> = {}) => invoke(fn.handler, { method: 'GET', route: '/docs/{file}', path: `/docs/${file}`, pathParameters: { file }, headers })
+      const bundle = await get('swagger-ui-bundle.js')
+      assert.equal(bundle.status, 200)
+      assert.equal(bundle.headers['content-type'], 'text/javascript; charset=utf-8')
+      assert.ok(bundle.bytes.equals(readFileSync(join(dirname(size.file), 'swagger-ui', 'swagger-ui-bundle.js'))), 'the copied file, byte for byte')
+      const zipped = await get('swagger-ui.css', { 'accept-encoding': 'gzip, deflate, br' })
+      assert.equal(zipped.headers['content-encoding'], 'gzip')
+      assert.ok(gunzipSync(zipped.bytes).equals(readFileSync('node_modules/swagger-ui-dist/swagger-ui.css')))
+      assert.ok(zipped.bytes.length < readFileSync('node_modules/swagger-ui-dist/swagger-ui.css').length / 3)
+      assert.equal((await get('index.html')).status, 404, 'only the files the page loads')
+      assert.equal((await get('..%2Fpackage.json')).status, 404)
+    } finally {
+      if (root === undefined) delete process.env.LAMBDA_TASK_ROOT
+      else process.env.LAMBDA_TASK_ROOT = root
+      await fn.shutdown()
     }
   })
 

@@ -5,7 +5,8 @@
  * start and what it may load later. SST bundles the same entries itself on deploy; this build
  * is how we see what each cold start loads.
  */
-import { readFileSync } from 'node:fs'
+import { cpSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { build, type BuildOptions, type Metafile } from 'esbuild'
 import { DEFAULT_ENTRY, MANIFEST } from '../manifest.ts'
@@ -61,6 +62,8 @@ export async function buildFunction(entry: string, outdir = OUT_DIR): Promise<Bu
     // CommonJS packages (ioredis) call require() for Node's built-ins; ESM has no require.
     banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   })
+  // What SST's copyFiles puts in the function's package, beside the bundle (its task root).
+  for (const copied of MANIFEST.find((route) => route.entry === entry)?.files ?? []) cpSync(copied.from, join(folder, copied.to))
   const outputs = Object.keys(result.metafile.outputs)
   const file = outputs.find((name) => result.metafile.outputs[name]?.entryPoint !== undefined) as string
   const start = loadedAtStart(result.metafile, file)

@@ -18,6 +18,7 @@ import { fork, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { availableParallelism } from 'node:os'
+import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda'
 import pLimit, { type LimitFunction } from 'p-limit'
@@ -128,6 +129,8 @@ class LambdaFunction {
         ...this.#options.env,
         AWS_LAMBDA_FUNCTION_NAME: this.#spec.routeKey.replace(/[^\w-]+/g, '_'),
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(this.memoryMb),
+        // The function's unpacked package (/var/task on Lambda): the bundle's folder.
+        LAMBDA_TASK_ROOT: dirname(resolve(this.#spec.bundle)),
         EMULATOR_PID: String(process.pid),
       },
       // Plain node, as Lambda runs it: not this process's flags (tsx's loader, under npm run).
