@@ -20,6 +20,8 @@ import { createPool } from '../../lib/db/pool.ts'
 import { functionEnv, seedUsers, startTestDatabase, uniqueName } from '../support/database.ts'
 import { invoke } from '../support/invoke.ts'
 import { captureLogs } from '../support/logs.ts'
+import { documentCheck, type OpenApiDocument } from '../support/openapi.ts'
+import document from '../../lib/generated/openapi.json' with { type: 'json' }
 import { REDIS_URL, skipWithoutRedis } from '../support/redis.ts'
 
 /** Takes the pool's only connection and keeps it until the test lets go. */
@@ -116,6 +118,10 @@ describe('reads while the database is unavailable', () => {
       assert.match(uncached.headers['retry-after'] ?? '', /^\d+$/)
       // The pool's only connection held by this instance's own request: busy, not an outage.
       assert.equal((uncached.json() as { detail: string }).detail, 'Service temporarily unavailable: too busy')
+
+      // Both as the OpenAPI document says: Age and Cache-Status on the 200, a body and Retry-After on the 503.
+      const checker = await documentCheck(document as unknown as OpenApiDocument)
+      for (const [id, answer] of [[ids[0], stale], [ids[1], uncached]] as const) checker.check('GET', `/users/${id}`, { ...answer, text: answer.body })
 
       assert.equal((await getReport('admin')).status, 200, 'the same authority gets its stale answer')
       assert.equal((await getReport('guest')).status, 503, 'another authority never gets it')

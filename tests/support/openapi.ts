@@ -39,6 +39,9 @@ export interface Checked {
   readonly status: number
 }
 
+/** The headers ../shared/API.md gives answers: where one is sent, the document must say so. */
+const CONTRACT_HEADERS = ['age', 'cache-status', 'retry-after', 'location', 'www-authenticate']
+
 const pointer = (...parts: string[]) => parts.map((part) => part.replace(/~/g, '~0').replace(/\//g, '~1')).join('/')
 
 export interface DocumentCheck {
@@ -92,6 +95,10 @@ export async function documentCheck(document: OpenApiDocument): Promise<Document
       // A header is text; a number the document declares is checked as the number it writes.
       const typed = spec.schema.type === 'integer' && /^-?\d+$/.test(value) ? Number(value) : value
       assert.ok(validate(typed), `${what} with ${name}: ${value}, which the document does not allow: ${ajv.errorsText(validate.errors)}`)
+    }
+    for (const name of CONTRACT_HEADERS) {
+      const documented = Object.keys(response.headers ?? {}).some((item) => item.toLowerCase() === name)
+      assert.ok(answer.headers[name] === undefined || documented, `${what} with a ${name} header the document does not list`)
     }
     return { operation, status: answer.status }
   }
