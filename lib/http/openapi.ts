@@ -1,9 +1,13 @@
 /**
  * The OpenAPI 3.1 document of a set of routes, from the same definitions that serve them:
  * parameters from the path, query and header schemas, the request body by its kind, the
- * success response from the response schema, and FastAPI's 422 shape for every route that
- * validates anything. Schemas are converted by @valibot/to-json-schema; a value that travels
- * as text but means a number (`intParam`) says so through its `describedAs` metadata.
+ * success response from the response schema, every other answer a route declares with its
+ * body and headers, the body errors and FastAPI's 422 for routes that read a body or
+ * validate anything, and the security schemes their dependencies read.
+ *
+ * Schemas are converted by @valibot/to-json-schema; one with a `v.title()` in its pipe is a
+ * named component (`#/components/schemas/User`), referenced wherever it is used. A value that
+ * travels as text but means a number (`intParam`) says so through its `describedAs` metadata.
  */
 import { toJsonSchema, type ConversionConfig } from '@valibot/to-json-schema'
 import * as v from 'valibot'
