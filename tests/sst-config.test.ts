@@ -99,6 +99,14 @@ describe('sst.config.ts run() as sst deploy ($dev: false)', () => {
     }
   })
 
+  it('copies Swagger UI\'s files into the docs files\' function only, from files that exist', () => {
+    const copying = routesOf(recorded).filter((route) => route.args.copyFiles !== undefined)
+    assert.deepEqual(copying.map((route) => route.key), ['GET /docs/{file}'])
+    const copied = copying[0]?.args.copyFiles ?? []
+    assert.deepEqual(copied.map((file) => file.to).sort(), ['swagger-ui/favicon-32x32.png', 'swagger-ui/swagger-ui-bundle.js', 'swagger-ui/swagger-ui.css'])
+    for (const file of copied) assert.ok(existsSync(file.from), `${file.from}: no such file (paths are from sst.config.ts)`)
+  })
+
   it('runs every function on nodejs22.x, arm64, with the memory and timeout intended', () => {
     for (const route of routesOf(recorded)) {
       assert.equal(route.args.runtime, 'nodejs22.x', route.key)

@@ -96,6 +96,7 @@ export interface RouteArgs {
   readonly timeout: string
   readonly link?: StandInLinkable[]
   readonly environment?: Record<string, string>
+  readonly copyFiles?: { readonly from: string; readonly to?: string }[]
 }
 
 class ApiGatewayV2 {
