@@ -25,18 +25,19 @@ export default $config({
     }
   },
   async run() {
-    const { checkRequiredSecrets, readCors, readDevDatabase, readEdgeSwitch } = await import('./infra/settings')
+    const { checkRequiredSecrets, readCors, readDevDatabase, readEdgeSwitch, readTracingSwitch } = await import('./infra/settings')
     const { createDatabaseSecrets, createSharedSecrets } = await import('./infra/secrets')
     const { createDevDatabase } = await import('./infra/dev')
     const { createApi, createEdge } = await import('./infra/api')
     const edge = readEdgeSwitch(process.env)
     const cors = readCors(process.env)
+    const observability = { service: $app.name, stage: $app.stage, tracing: readTracingSwitch(process.env) }
     if (!$dev) checkRequiredSecrets(process.env, $app.stage)
     const database = $dev ? createDevDatabase(readDevDatabase(process.env)) : createDatabaseSecrets()
     const links = { ...createSharedSecrets(), ...database }
-    const api = createApi(links, cors)
+    const api = createApi(links, cors, observability)
     // A Worker runs on Cloudflare in `sst dev` too, where this machine's database is out of reach.
     if (!edge || $dev) return { url: api.url }
-    return { url: api.url, edge: createEdge(links, cors).url }
+    return { url: api.url, edge: createEdge(links, cors, observability).url }
   },
 })

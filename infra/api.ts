@@ -14,12 +14,32 @@ import { linksOf, type Links } from './secrets'
 
 const handlerOf = (entry: string) => entry.replace(/\.ts$/, '.handler')
 
-/** What a function or the Worker is told of the policy: CORS_ORIGINS, or nothing for none. */
-const corsEnvironment = (cors: CorsPolicy | undefined): Record<string, string> => (cors === undefined ? {} : { CORS_ORIGINS: corsOriginsValue(cors) })
+/** Where logs and metrics say they come from (lib/telemetry.ts), and whether Lambda traces the functions. */
+export interface Observability {
+  /** POWERTOOLS_SERVICE_NAME: the app's name. */
+  readonly service: string
+  /** STAGE: the stage's name, a dimension of every metric, so that stages never share a series. */
+  readonly stage: string
+  readonly tracing: boolean
+}
 
-export function createApi(links: Links, cors: CorsPolicy | undefined) {
+/** What a function or the Worker is told: CORS_ORIGINS (nothing for no policy), the service and the stage. */
+const environmentOf = (cors: CorsPolicy | undefined, observability: Observability): Record<string, string> => ({
+  ...(cors === undefined ? {} : { CORS_ORIGINS: corsOriginsValue(cors) }),
+  POWERTOOLS_SERVICE_NAME: observability.service,
+  STAGE: observability.stage,
+})
+
+/** Lambda's active tracing, and the function's right to send to X-Ray. */
+const TRACING = {
+  transform: { function: { tracingConfig: { mode: 'Active' } } },
+  permissions: [{ actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] }],
+}
+
+export function createApi(links: Links, cors: CorsPolicy | undefined, observability: Observability) {
   const api = new sst.aws.ApiGatewayV2('Api', { cors: apiGatewayCors(cors) })
-  const environment = corsEnvironment(cors)
+  const environment = environmentOf(cors, observability)
+  const tracing = observability.tracing ? TRACING : {}
   for (const route of MANIFEST) {
     api.route(`${route.method} ${route.path}`, {
       handler: handlerOf(route.entry),
@@ -37,6 +57,7 @@ export function createApi(links: Links, cors: CorsPolicy | undefined) {
       environment,
       // Files the function reads beside its bundle (the docs' Swagger UI).
       ...(route.files ? { copyFiles: route.files.map((file) => ({ ...file })) } : {}),
+      ...tracing,
     })
   }
   // Whatever no route takes: FastAPI's 404, or 405 with Allow (API Gateway's own 404 is not
@@ -48,16 +69,17 @@ export function createApi(links: Links, cors: CorsPolicy | undefined) {
     memory: `${DEFAULT_FUNCTION.memoryMb} MB`,
     timeout: `${DEFAULT_FUNCTION.timeoutSeconds} seconds`,
     environment,
+    ...tracing,
   })
   return api
 }
 
 /** Every route as one Worker: a Neon Pool per request, closed after it (lib/edge/worker.ts). */
-export function createEdge(links: Links, cors: CorsPolicy | undefined) {
+export function createEdge(links: Links, cors: CorsPolicy | undefined, observability: Observability) {
   return new sst.cloudflare.Worker('Edge', {
     handler: 'functions/_edge.ts',
     url: true,
     link: linksOf(links, ['DatabaseUrl', 'DatabaseReplicaUrl', 'JwtSecret']),
-    environment: corsEnvironment(cors),
+    environment: environmentOf(cors, observability),
   })
 }

@@ -58,6 +58,19 @@ export function readEdgeSwitch(env: ShellEnv): boolean {
 }
 
 /**
+ * XRAY_TRACING=1: Lambda's active tracing on every function, so that X-Ray records each
+ * invocation and the functions send their database statements as subsegments (lib/trace.ts).
+ * Off unless said: X-Ray bills per trace, and a sampled invocation sends a UDP datagram per
+ * statement.
+ */
+export function readTracingSwitch(env: ShellEnv): boolean {
+  const value = (env.XRAY_TRACING ?? '').trim().toLowerCase()
+  if (ON.includes(value)) return true
+  if (OFF.includes(value)) return false
+  throw new VisibleError('XRAY_TRACING: must be 1 (Lambda active tracing, database statements as X-Ray subsegments) or 0 (none)')
+}
+
+/**
  * The providers `app()` declares: Cloudflare's only when the Worker is deployed. A malformed
  * EDGE_WORKER counts as off here, because SST hides what `app()` throws behind "Unexpected
  * error occurred" (sst#6194); `run()` reads the switch again and stops with its message.

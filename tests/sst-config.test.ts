@@ -168,14 +168,36 @@ describe('sst.config.ts run() with the Worker switched on (EDGE_WORKER=1)', () =
   })
 })
 
+describe('sst.config.ts run(): logs, metrics and traces', () => {
+  it('tells every function and the Worker the service and the stage (metric dimensions); no tracing unless XRAY_TRACING=1', async () => {
+    const { recorded } = await runConfig(config, { dev: false, shell: { ...STAGE_SECRETS, EDGE_WORKER: '1' } })
+    for (const route of routesOf(recorded)) {
+      assert.deepEqual([route.args.environment?.POWERTOOLS_SERVICE_NAME, route.args.environment?.STAGE], ['users-api', 'test'], route.key)
+      assert.deepEqual([route.args.transform, route.args.permissions], [undefined, undefined], route.key)
+    }
+    assert.equal(recorded.workers[0]?.args.environment?.STAGE, 'test')
+  })
+
+  it('turns on Lambda\'s active tracing, with the right to send to X-Ray, on every function with XRAY_TRACING=1; a bad value names the variable', async () => {
+    const { recorded } = await runConfig(config, { dev: false, shell: { ...STAGE_SECRETS, XRAY_TRACING: '1' } })
+    assert.ok(routesOf(recorded).length > 10)
+    for (const route of routesOf(recorded)) {
+      assert.deepEqual(route.args.transform?.function?.tracingConfig, { mode: 'Active' }, route.key)
+      assert.deepEqual(route.args.permissions, [{ actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] }], route.key)
+    }
+    await assert.rejects(runConfig(config, { dev: false, shell: { ...STAGE_SECRETS, XRAY_TRACING: 'maybe' } }), { message: /^XRAY_TRACING: must be 1/ })
+  })
+})
+
 describe('sst.config.ts run(): one CORS policy (CORS_ORIGINS) for API Gateway, the functions and the Worker', () => {
   const ORIGINS = 'https://app.example.com, http://localhost:5173'
 
   it('turns API Gateway\'s CORS off by default (SST\'s own default allows every origin), and tells no function of any', async () => {
     const { recorded } = await runConfig(config, { dev: false, shell: { ...STAGE_SECRETS, EDGE_WORKER: '1' } })
     assert.equal(recorded.apis[0]?.args.cors, false)
-    for (const route of routesOf(recorded)) assert.deepEqual(route.args.environment, {}, route.key)
-    assert.deepEqual(recorded.workers[0]?.args.environment, {})
+    const told = { POWERTOOLS_SERVICE_NAME: 'users-api', STAGE: 'test' }
+    for (const route of routesOf(recorded)) assert.deepEqual(route.args.environment, told, route.key)
+    assert.deepEqual(recorded.workers[0]?.args.environment, told)
   })
 
   it('gives API Gateway the policy the functions apply, and each function and the Worker its CORS_ORIGINS', async () => {
@@ -191,7 +213,7 @@ describe('sst.config.ts run(): one CORS policy (CORS_ORIGINS) for API Gateway, t
       maxAge: '600 seconds',
       allowCredentials: false,
     })
-    const environment = { CORS_ORIGINS: 'https://app.example.com,http://localhost:5173' }
+    const environment = { CORS_ORIGINS: 'https://app.example.com,http://localhost:5173', POWERTOOLS_SERVICE_NAME: 'users-api', STAGE: 'test' }
     for (const route of routesOf(recorded)) assert.deepEqual(route.args.environment, environment, route.key)
     assert.deepEqual(recorded.workers[0]?.args.environment, environment)
     // What a function is told reads back as the same policy.

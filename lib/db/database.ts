@@ -14,6 +14,7 @@ import { createPool, dropConnecting, type Pool } from './pool.ts'
 import { Resilience } from './resilience.ts'
 import { distrustIdle, Session, type Target } from './session.ts'
 import { sharedStatus } from './shared-status.ts'
+import { databaseLabel } from '../trace.ts'
 
 export const database = lifespan('database', async function* ({ env, shared }) {
   const config = readFunctionConfig(env)
@@ -31,14 +32,14 @@ export const database = lifespan('database', async function* ({ env, shared }) {
       const dropped = dropConnecting(pool)
       if (dropped > 0) log('info', 'database connections from the outage ended', { database: name, dropped })
     }
-    return { pool, resilience: new Resilience({ ...settings, name }, shared && sharedStatus(shared, name), recovered) }
+    return { pool, resilience: new Resilience({ ...settings, name }, shared && sharedStatus(shared, name), recovered), label: databaseLabel(url) }
   }
-  const { pool, resilience } = target(config.databaseUrl, 'primary')
+  const { pool, resilience, label } = target(config.databaseUrl, 'primary')
   const replica = config.replicaUrl === undefined ? undefined : target(config.replicaUrl, 'replica')
   // What other instances know already, learnt as this one starts (Lambda's init), not by its first requests' timeouts.
   await Promise.all([resilience.sync(), replica?.resilience.sync()])
   try {
-    yield { pool, resilience, replica, idleCheckMs: config.pool.idleCheckMillis, pingTimeoutMs: config.pool.pingTimeoutMillis, staleAfterMs }
+    yield { pool, resilience, label, replica, idleCheckMs: config.pool.idleCheckMillis, pingTimeoutMs: config.pool.pingTimeoutMillis, staleAfterMs }
   } finally {
     await Promise.all([pool.end(), replica?.pool.end()])
   }
@@ -68,9 +69,9 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
  * then it answers 503 with Retry-After, nothing sent, rather than at its deadline.
  */
 export const dbConn = depends({ name: 'dbConn', lifespans: [database] }, async function* (_, scope) {
-  const { pool, resilience, replica, idleCheckMs, pingTimeoutMs, staleAfterMs } = scope.state(database)
+  const { pool, resilience, label, replica, idleCheckMs, pingTimeoutMs, staleAfterMs } = scope.state(database)
   const waitBudgetMs = SAFE_METHODS.has(scope.context.req.method) ? undefined : staleAfterMs
-  const session = new Session({ pool, resilience, replica, idleCheckMs, pingTimeoutMs, waitBudgetMs, remainingMs: () => scope.remainingMs(), metrics: scope.metrics, abandoned: scope.databaseSignal })
+  const session = new Session({ pool, resilience, label, replica, idleCheckMs, pingTimeoutMs, waitBudgetMs, remainingMs: () => scope.remainingMs(), metrics: scope.metrics, tracer: scope.tracer, abandoned: scope.databaseSignal })
   let failed = false
   try {
     yield session

@@ -12,6 +12,7 @@ import { newMetrics, type RequestMetrics } from '../http/metrics.ts'
 import { log } from '../log.ts'
 import { DatabaseFailure, classifyFailure, isRetryable, type FailureKind } from './failures.ts'
 import type { Pool } from './pool.ts'
+import type { Tracer } from '../trace.ts'
 import { DatabaseUnavailable, LateConnection, type Operation, type Resilience } from './resilience.ts'
 import { within } from './timeout.ts'
 
@@ -19,6 +20,8 @@ import { within } from './timeout.ts'
 export interface Target {
   readonly pool: Pool
   readonly resilience: Resilience
+  /** `db@host`, as a trace names the database (no credentials). */
+  readonly label?: string | undefined
 }
 
 export interface SessionOptions extends Target {
@@ -28,6 +31,8 @@ export interface SessionOptions extends Target {
   readonly remainingMs: () => number
   /** Where the request's wait for connections and its retries are counted. */
   readonly metrics?: RequestMetrics | undefined
+  /** Where each statement goes as a span, when the request is traced (lib/trace.ts). */
+  readonly tracer?: Tracer | undefined
   /** A connection idle longer than this is pinged before use. */
   readonly idleCheckMs: number
   /** How long that ping may take before the connection is taken for dead. */
@@ -330,15 +335,20 @@ class Line {
   /** One statement on `client`; a failure that leaves the connection in doubt discards it. */
   async #send<R extends QueryResultRow>(client: PoolClient, sql: string, params: unknown[]): Promise<Rows<R>> {
     this.#inFlight++
+    const tracer = this.#options.tracer
+    const startedMs = tracer === undefined ? 0 : Date.now()
+    let failure: 'error' | 'fault' | undefined
     try {
       const result = await client.query<R>(sql, params)
       return { rows: result.rows, rowCount: result.rowCount ?? result.rows.length }
     } catch (error) {
       const kind = classifyFailure(error, 'query')
+      failure = answered(kind) ? 'error' : 'fault'
       if (!answered(kind) && this.#client === client) this.#discard()
       throw new DatabaseFailure(kind, error)
     } finally {
       this.#inFlight--
+      tracer?.statement({ startS: startedMs / 1000, endS: Date.now() / 1000, sql, database: this.#target.label ?? 'postgres', failure })
     }
   }
 

@@ -13,7 +13,9 @@ import type { Context, ExecutionContext, Next } from 'hono'
 import { Hono } from 'hono/tiny'
 import { matchedRoutes } from 'hono/route'
 import type { Env } from '../config.ts'
-import { writeLogLine } from '../log.ts'
+import { invocationText, lineStart, logs, setInvocation, writeLogLine } from '../log.ts'
+import { configureTelemetry } from '../telemetry.ts'
+import { amznTraceId, traceOf, tracerOf, type TraceHeader, type Tracer } from '../trace.ts'
 import { BackgroundTasks } from './background.ts'
 import { corsMiddleware } from './cors.ts'
 import { readCorsPolicy } from './cors-policy.ts'
@@ -21,7 +23,7 @@ import { analyze, DependencySolver, type Dependency, type DependencyMap, type Re
 import type { AppEnv, LambdaBindings } from './env.ts'
 import { methodNotAllowed, notFound, toReply } from './errors.ts'
 import { LifespanRunner, type Lifespan } from './lifespan.ts'
-import { emfFields, newMetrics, type RequestMetrics } from './metrics.ts'
+import { coldStartDocument, emfFields, metricsDocument, newMetrics, type RequestMetrics } from './metrics.ts'
 import { isEventRequest } from './lambda-event.ts'
 import { jsonReply, toWebResponse, type Reply } from './reply.ts'
 import { describeRoutes, pathPattern, type RouteInfo } from './routes-info.ts'
@@ -132,6 +134,10 @@ export class Scope implements RequestScope {
   readonly context: Context
   readonly requestId: string
   readonly metrics: RequestMetrics = newMetrics()
+  /** The request's X-Ray trace, where one came with it (trace.ts). */
+  readonly trace: TraceHeader | undefined
+  /** Where its database statements are sent as spans; undefined unless Lambda traces it. */
+  readonly tracer: Tracer | undefined
   readonly #app: AppState
   readonly #lifespans: LifespanRunner
   readonly #deadline: number
@@ -143,9 +149,11 @@ export class Scope implements RequestScope {
   #staleAfterMs: number | null | undefined
   #checks: Promise<unknown>[] | undefined
 
-  constructor(c: Context, requestId: string, startedAt: number, app: AppState, lifespans: LifespanRunner) {
+  constructor(c: Context, requestId: string, startedAt: number, app: AppState, lifespans: LifespanRunner, trace?: TraceHeader, tracer?: Tracer) {
     this.context = c
     this.requestId = requestId
+    this.trace = trace
+    this.tracer = tracer
     this.#app = app
     this.#lifespans = lifespans
     this.#startedAt = startedAt
@@ -251,6 +259,7 @@ const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/
 export interface RequestLine {
   readonly requestId: string
   readonly awsRequestId: string | undefined
+  readonly traceId: string | undefined
   readonly method: string
   readonly route: string | null
   readonly path: string
@@ -260,32 +269,26 @@ export interface RequestLine {
   readonly metrics: RequestMetrics
 }
 
-let clockMs = 0
-let clockIso = ''
-
-/** The current time in ISO 8601, formatted at most once a millisecond. */
-function isoNow(): string {
-  const now = Date.now()
-  if (now !== clockMs) {
-    clockMs = now
-    clockIso = new Date(now).toISOString()
-  }
-  return clockIso
-}
-
 /**
  * The one line per request, written field by field: it is on every request's path, and a
- * generic `log()` call costs several times more. It is also an EMF document (metrics.ts).
+ * generic `log()` call costs several times more. It is also an EMF document (metrics.ts);
+ * where info lines are not written, its metrics still are, as a document of their own. An
+ * instance's first request also writes the ColdStart metric.
  */
 export function logRequest(line: RequestLine): void {
-  writeLogLine(
-    'info',
-    `{"level":"info","time":"${isoNow()}","message":"request","request_id":${JSON.stringify(line.requestId)}${
-      line.awsRequestId === undefined ? '' : `,"aws_request_id":${JSON.stringify(line.awsRequestId)}`
-    },"method":${JSON.stringify(line.method)},"route":${line.route === null ? 'null' : JSON.stringify(line.route)},"path":${JSON.stringify(
-      line.path,
-    )},"status":${line.status},"duration_ms":${line.durationMs},"cold":${line.cold}${emfFields(line.route, line.metrics)}}`,
-  )
+  if (logs('info')) {
+    const invocation = invocationText({ coldStart: line.cold, functionRequestId: line.awsRequestId, xrayTraceId: line.traceId })
+    writeLogLine(
+      'info',
+      `${lineStart('info', 'request', invocation)},"request_id":${JSON.stringify(line.requestId)},"method":${JSON.stringify(line.method)},"route":${
+        line.route === null ? 'null' : JSON.stringify(line.route)
+      },"path":${JSON.stringify(line.path)},"status":${line.status},"duration_ms":${line.durationMs}${emfFields(line.route, line.metrics, line.status)}}`,
+    )
+  } else {
+    const metrics = metricsDocument(line.route, line.metrics, line.status, line.durationMs)
+    if (metrics !== undefined) writeLogLine('info', metrics)
+  }
+  if (line.cold) writeLogLine('info', coldStartDocument())
 }
 
 /**
@@ -316,6 +319,8 @@ export function createApp(options: AppOptions): App {
   const detached = new Set<Promise<void>>()
   const lifespans = new LifespanRunner()
   const env = options.env ?? globalThis.process?.env ?? {}
+  // Log level, service, stage and namespace (lib/telemetry.ts): a bad value stops the app here, naming its variable.
+  configureTelemetry(env)
   let initTiming: string | undefined
 
   const hono = new Hono<AppEnv>()
@@ -360,7 +365,11 @@ export function createApp(options: AppOptions): App {
     const given = c.req.header('x-request-id')
     const requestId = given !== undefined && REQUEST_ID.test(given) ? given : (bindings?.requestContext?.requestId ?? crypto.randomUUID())
     const runner = options.lifespansPerRequest ? new LifespanRunner() : lifespans
-    const scope = new Scope(c, requestId, startedAt, state, runner)
+    const trace = traceOf(env, (name) => c.req.header(name))
+    const awsRequestId = bindings?.lambdaContext?.awsRequestId
+    // On Lambda an instance serves one request at a time: every line until the next is this one's.
+    if (bindings?.lambdaContext) setInvocation({ coldStart: cold, functionRequestId: awsRequestId, xrayTraceId: trace?.root })
+    const scope = new Scope(c, requestId, startedAt, state, runner, trace, tracerOf(env, trace))
     c.set('scope', scope)
     try {
       if (options.lifespansPerRequest) await runner.startup(needed, { env: stringBindings(c.env) })
@@ -375,6 +384,7 @@ export function createApp(options: AppOptions): App {
       if (options.lifespansPerRequest) scope.waitUntil(runner.shutdown())
     }
     setAnswerHeader(c, 'x-request-id', requestId)
+    if (trace !== undefined) setAnswerHeader(c, 'x-amzn-trace-id', amznTraceId(trace))
     // An event's answer gets them from the Lambda adapter, in its plain result object
     // (lambda.ts): undici's Headers cost more on that path than the rest of a small request.
     if (!isEventRequest(c.req.raw)) addSafetyHeaders((name) => c.res.headers.has(name), (name, value) => setAnswerHeader(c, name, value))
@@ -386,7 +396,8 @@ export function createApp(options: AppOptions): App {
     }
     logRequest({
       requestId,
-      awsRequestId: bindings?.lambdaContext?.awsRequestId,
+      awsRequestId,
+      traceId: trace?.root,
       method: c.req.method,
       route: routeKeyOf(c),
       path: c.req.path,
@@ -437,7 +448,7 @@ export function createApp(options: AppOptions): App {
       const headers: Record<string, string> = { 'x-request-id': requestId }
       addSafetyHeaders((name) => name in headers, (name, value) => (headers[name] = value))
       const reply = jsonReply({ detail: 'There was an error parsing the request' }, 400, headers)
-      logRequest({ requestId, awsRequestId: undefined, method, route: null, path, status: 400, durationMs: Math.round((performance.now() - startedAt) * 100) / 100, cold, metrics: newMetrics() })
+      logRequest({ requestId, awsRequestId: undefined, traceId: undefined, method, route: null, path, status: 400, durationMs: Math.round((performance.now() - startedAt) * 100) / 100, cold, metrics: newMetrics() })
       return reply
     },
   }

@@ -11,6 +11,7 @@ import type { Context } from 'hono'
 import { log } from '../log.ts'
 import type { BackgroundTasks } from './background.ts'
 import type { RequestMetrics } from './metrics.ts'
+import type { Tracer } from '../trace.ts'
 import type { Lifespan } from './lifespan.ts'
 import type { StaleCache } from './stale-cache.ts'
 
@@ -29,6 +30,8 @@ export interface RequestScope {
   remainingMs(): number
   /** Figures for the request's log line (database wait, retries, stale answers). */
   readonly metrics: RequestMetrics
+  /** Where a traced request's statements go as spans (lib/trace.ts); undefined when it is not traced. */
+  readonly tracer: Tracer | undefined
   /** A request header (names are case-insensitive), without making a web `Request`. */
   header(name: string): string | undefined
   /**

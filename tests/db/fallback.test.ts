@@ -139,7 +139,8 @@ describe('reads while the database is unavailable', () => {
     assert.equal(staleLine.db_retries, 2, 'three attempts, two retries, for the caller; then none for the handler, the request having given up')
     assert.ok(Number(staleLine.db_wait_ms) >= 200, `waited on the pool for its attempts (${staleLine.db_wait_ms} ms)`)
     const declared = (staleLine._aws as { CloudWatchMetrics: { Metrics: { Name: string }[] }[] }).CloudWatchMetrics[0]?.Metrics.map((metric) => metric.Name)
-    assert.deepEqual(declared, ['duration_ms', 'db_wait_ms', 'db_retries', 'stale'])
+    assert.deepEqual(declared, ['duration_ms', 'db_wait_ms', 'db_retries', 'stale', 'unavailable'])
+    assert.deepEqual([staleLine.unavailable, logs.entries.find((entry) => entry.message === 'request' && entry.route === 'GET /users/{id}' && entry.status === 503)?.unavailable], [0, 1], 'a 503 is counted')
 
     const watch = captureLogs()
     const again = await getUserEvent(ids[0] as number).finally(() => watch.restore())

@@ -153,15 +153,15 @@ describe('Lambda events as AWS sends them, through the built bundle', () => {
   })
 
   it('an event it cannot read: 400 in the contract’s shape, with a request id and a log line', async () => {
-    // The bundle has its own copy of the logger, which writes to the console as on Lambda.
+    // The bundle has its own copy of the logger, which writes to stdout as on Lambda.
     const lines: string[] = []
-    const write = console.log
-    console.log = (line: string) => lines.push(line)
+    const write = process.stdout.write
+    process.stdout.write = ((text: string) => lines.push(...text.split('\n').filter((line) => line !== ''))) as unknown as typeof process.stdout.write
     let results: Result[]
     try {
       results = [await call({ requestContext: { requestId: 'broken-1' } }), await call(v2({ headers: { 'x-token': 'line\nbreak' } }))]
     } finally {
-      console.log = write
+      process.stdout.write = write
     }
     for (const result of results) {
       assert.equal(result.statusCode, 400)

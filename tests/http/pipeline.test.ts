@@ -230,7 +230,7 @@ describe('observability', () => {
     const lines = logs.entries.filter((entry) => entry.message === 'request')
     assert.equal(lines.length, 2)
     assert.deepEqual(
-      lines.map(({ route: name, status, cold, method, path }) => ({ name, status, cold, method, path })),
+      lines.map(({ route: name, status, cold_start: cold, method, path }) => ({ name, status, cold, method, path })),
       [
         { name: 'GET /ping/{n}', status: 200, cold: true, method: 'GET', path: '/ping/1' },
         { name: 'GET /ping/{n}', status: 200, cold: false, method: 'GET', path: '/ping/2' },
@@ -238,12 +238,13 @@ describe('observability', () => {
     )
     for (const line of lines) {
       assert.equal(typeof line.duration_ms, 'number')
-      assert.equal(line.level, 'info')
-      assert.match(String(line.aws_request_id), /^aws-req-/)
-      // CloudWatch Embedded Metric Format: the line declares its own metrics, per route.
+      assert.equal(line.level, 'INFO')
+      assert.match(String(line.function_request_id), /^aws-req-/)
+      // CloudWatch Embedded Metric Format: the line declares its own metrics, per service, stage and route.
       const emf = line._aws as { Timestamp: number; CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] }
       assert.ok(Math.abs(emf.Timestamp - Date.now()) < 60_000)
-      assert.deepEqual(emf.CloudWatchMetrics, [{ Namespace: 'users-api', Dimensions: [['route']], Metrics: [{ Name: 'duration_ms', Unit: 'Milliseconds' }] }])
+      assert.deepEqual(emf.CloudWatchMetrics, [{ Namespace: 'users-api', Dimensions: [['service', 'stage', 'route']], Metrics: [{ Name: 'duration_ms', Unit: 'Milliseconds' }] }])
+      assert.deepEqual([line.service, line.stage], ['users-api', 'local'])
       assert.equal(line.db_wait_ms, undefined, 'no database figures for a route that used none')
     }
   })

@@ -97,6 +97,8 @@ export interface RouteArgs {
   readonly link?: StandInLinkable[]
   readonly environment?: Record<string, string>
   readonly copyFiles?: { readonly from: string; readonly to?: string }[]
+  readonly transform?: { readonly function?: { readonly tracingConfig?: { readonly mode: string } } }
+  readonly permissions?: { readonly actions: string[]; readonly resources: string[] }[]
 }
 
 class ApiGatewayV2 {
@@ -163,6 +165,7 @@ export interface SstConfig {
 /** The shell variables the config reads; each is set as given, or unset, while it runs. */
 const SHELL = [
   'EDGE_WORKER',
+  'XRAY_TRACING',
   'DATABASE_URL',
   'PGLITE_PORT',
   'WS_PROXY_PORT',
