@@ -19,6 +19,7 @@ export type LogFields = Record<string, unknown>
 export type LogSink = (level: LogLevel, line: string) => void
 
 const UPPER: Record<LogLevel, string> = { debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR' }
+const RANK: Record<LogLevel, number> = { debug: rankOf('debug'), info: rankOf('info'), warn: rankOf('warn'), error: rankOf('error') }
 
 function serialize(value: unknown): unknown {
   if (value instanceof Error) {
@@ -52,8 +53,9 @@ onTelemetry((settings) => {
   if (settings.functionName !== undefined) functionFields += `,"function_name":${JSON.stringify(settings.functionName)}`
 })
 
-/** What the current Lambda invocation adds to every line (one at a time per instance). */
-let invocationFields = ''
+/** The current Lambda invocation (one at a time per instance), and what it adds to a line, made when first needed. */
+let invocation: Invocation | undefined
+let invocationFields: string | undefined
 
 export interface Invocation {
   readonly coldStart: boolean
@@ -63,12 +65,17 @@ export interface Invocation {
   readonly xrayTraceId?: string | undefined
 }
 
-/** The fields of an invocation, as they go on a line (each starting with a comma). */
-export function invocationText(invocation: Invocation): string {
-  let text = `,"cold_start":${invocation.coldStart}`
-  if (invocation.functionRequestId !== undefined) text += `,"function_request_id":${JSON.stringify(invocation.functionRequestId)}`
-  if (invocation.xrayTraceId !== undefined) text += `,"xray_trace_id":${JSON.stringify(invocation.xrayTraceId)}`
+function fieldsOf(of: Invocation): string {
+  let text = `,"cold_start":${of.coldStart}`
+  if (of.functionRequestId !== undefined) text += `,"function_request_id":${JSON.stringify(of.functionRequestId)}`
+  // A Root is hex digits and dashes (trace.ts checks it): nothing to escape.
+  if (of.xrayTraceId !== undefined) text += `,"xray_trace_id":"${of.xrayTraceId}"`
   return text
+}
+
+/** The fields of an invocation, as they go on a line (each starting with a comma). */
+export function invocationText(of: Invocation): string {
+  return of === invocation ? (invocationFields ??= fieldsOf(of)) : fieldsOf(of)
 }
 
 /**
@@ -76,8 +83,9 @@ export function invocationText(invocation: Invocation): string {
  * serves one request at a time (Lambda). Elsewhere requests overlap, and only a request's own
  * line carries its fields.
  */
-export function setInvocation(invocation: Invocation | undefined): void {
-  invocationFields = invocation === undefined ? '' : invocationText(invocation)
+export function setInvocation(next: Invocation | undefined): void {
+  invocation = next
+  invocationFields = undefined
 }
 
 let clockMs = 0
@@ -95,7 +103,7 @@ function isoNow(): string {
 
 /** Whether lines of this level are written (`LOG_LEVEL=warn` hides info and debug). */
 export function logs(level: LogLevel): boolean {
-  return rankOf(level) >= minRank
+  return RANK[level] >= minRank
 }
 
 /**
@@ -103,8 +111,8 @@ export function logs(level: LogLevel): boolean {
  * `{"level":"INFO","message":…,"timestamp":…,"service":…` and the function's fields. `invocation`
  * is this line's own, where it is not the instance's current one.
  */
-export function lineStart(level: LogLevel, message: string, invocation?: string): string {
-  return `{"level":"${UPPER[level]}","message":${JSON.stringify(message)},"timestamp":"${isoNow()}"${functionFields}${invocation ?? invocationFields}`
+export function lineStart(level: LogLevel, message: string, own?: string): string {
+  return `{"level":"${UPPER[level]}","message":${message === 'request' ? '"request"' : JSON.stringify(message)},"timestamp":"${isoNow()}"${functionFields}${own ?? (invocation === undefined ? '' : invocationText(invocation))}`
 }
 
 export function log(level: LogLevel, message: string, fields: LogFields = {}): void {

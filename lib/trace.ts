@@ -4,7 +4,7 @@
  * The trace comes from, in order: Lambda's `_X_AMZN_TRACE_ID` (set for each invocation), the
  * request's `X-Amzn-Trace-Id` header (API Gateway's, a load balancer's, a caller's), or a W3C
  * `traceparent` header, read as X-Ray reads one. Its Root goes on every log line of the
- * request (`xray_trace_id`) and back to the caller in `X-Amzn-Trace-Id`.
+ * request (`xray_trace_id`), and its Parent is the parent of the statements' subsegments.
  *
  * Statements are sent as subsegments only when Lambda traces the invocation: active tracing
  * on (Lambda then sets `AWS_XRAY_DAEMON_ADDRESS`) and the trace sampled, unless
@@ -18,27 +18,40 @@ import type { Env } from './telemetry.ts'
 export interface TraceHeader {
   /** `1-5759e988-bd862e3fe1be46a994272793` */
   readonly root: string
-  /** The caller's segment, parent of what this request records. */
-  readonly parent: string | undefined
-  readonly sampled: boolean | undefined
+  /** The header as it came, `Root=…;Parent=…;Sampled=…`, where the rest is read from when statements may be sent. */
+  readonly header: string
 }
 
 const ROOT = /^1-[0-9a-f]{8}-[0-9a-f]{24}$/
-const SEGMENT_ID = /^[0-9a-f]{16}$/
 
-/** `Root=1-…;Parent=…;Sampled=1`, as X-Ray and Lambda write it; undefined when it is not one. */
+/** The Root of an `X-Amzn-Trace-Id` (`Root=1-…;Parent=…;Sampled=1`); on every request's path, so read without splitting it. */
+function rootOf(value: string): string | undefined {
+  let at = 5
+  if (!value.startsWith('Root=')) {
+    const found = value.indexOf(';Root=')
+    if (found === -1) return undefined
+    at = found + 6
+  }
+  const end = value.charCodeAt(at + 35)
+  if (!(Number.isNaN(end) || end === 59)) return undefined
+  const root = value.slice(at, at + 35)
+  return ROOT.test(root) ? root : undefined
+}
+
+/** `Root=1-…;Parent=…;Sampled=1`, as X-Ray and Lambda write it; undefined when it has no Root. */
 export function parseAmznTraceId(value: string | undefined): TraceHeader | undefined {
   if (value === undefined || value.length > 512) return undefined
-  let root: string | undefined
-  let parent: string | undefined
-  let sampled: boolean | undefined
-  for (const part of value.split(';')) {
-    const [key, item] = part.trim().split('=', 2)
-    if (key === 'Root' && item !== undefined && ROOT.test(item)) root = item
-    else if (key === 'Parent' && item !== undefined && SEGMENT_ID.test(item)) parent = item
-    else if (key === 'Sampled' && (item === '0' || item === '1')) sampled = item === '1'
-  }
-  return root === undefined ? undefined : { root, parent, sampled }
+  const root = rootOf(value)
+  return root === undefined ? undefined : { root, header: value }
+}
+
+const PARENT_FIELD = /(?:^|;)\s*Parent=([0-9a-f]{16})(?=;|$)/
+const SAMPLED_FIELD = /(?:^|;)\s*Sampled=([01])(?=;|$)/
+
+/** The caller's segment and whether the trace is sampled: read only where statements may be sent. */
+export function detailsOf(trace: TraceHeader): { readonly parent: string | undefined; readonly sampled: boolean | undefined } {
+  const sampled = SAMPLED_FIELD.exec(trace.header)?.[1]
+  return { parent: PARENT_FIELD.exec(trace.header)?.[1], sampled: sampled === undefined ? undefined : sampled === '1' }
 }
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/
@@ -49,20 +62,13 @@ export function parseTraceparent(value: string | undefined): TraceHeader | undef
   if (match === null) return undefined
   const [, id, parent, flags] = match as unknown as [string, string, string, string]
   if (/^0+$/.test(id) || /^0+$/.test(parent)) return undefined
-  return { root: `1-${id.slice(0, 8)}-${id.slice(8)}`, parent, sampled: (Number.parseInt(flags, 16) & 1) === 1 }
+  const root = `1-${id.slice(0, 8)}-${id.slice(8)}`
+  return { root, header: `Root=${root};Parent=${parent};Sampled=${Number.parseInt(flags, 16) & 1}` }
 }
 
 /** The request's trace: Lambda's for the invocation, else the caller's headers. */
 export function traceOf(env: Env, header: (name: string) => string | undefined): TraceHeader | undefined {
   return parseAmznTraceId(env._X_AMZN_TRACE_ID) ?? parseAmznTraceId(header('x-amzn-trace-id')) ?? parseTraceparent(header('traceparent'))
-}
-
-/** The header that carries a trace on: `Root=…;Parent=…;Sampled=…`. */
-export function amznTraceId(trace: TraceHeader): string {
-  let value = `Root=${trace.root}`
-  if (trace.parent !== undefined) value += `;Parent=${trace.parent}`
-  if (trace.sampled !== undefined) value += `;Sampled=${trace.sampled ? 1 : 0}`
-  return value
 }
 
 /** A statement, timed. Seconds since the epoch, as X-Ray takes them. */
@@ -108,28 +114,34 @@ function segmentId(): string {
   return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('')
 }
 
-/** The tracer of a request, or undefined when its statements are not to be sent. */
-export function tracerOf(env: Env, trace: TraceHeader | undefined): Tracer | undefined {
-  if (trace === undefined || trace.sampled !== true || trace.parent === undefined) return undefined
-  if (env.POWERTOOLS_TRACE_ENABLED?.toLowerCase() === 'false') return undefined
+/**
+ * What decides, for each request, whether its statements are sent: read once, where the app
+ * is made (Lambda sets the daemon's address before init; `_X_AMZN_TRACE_ID` is read per request).
+ */
+export function tracing(env: Env): (trace: TraceHeader | undefined) => Tracer | undefined {
   const address = env.AWS_XRAY_DAEMON_ADDRESS === undefined ? undefined : udpAddress(env.AWS_XRAY_DAEMON_ADDRESS)
-  if (address === undefined) return undefined
-  return {
-    statement(span) {
-      const document = {
-        name: span.database,
-        id: segmentId(),
-        trace_id: trace.root,
-        parent_id: trace.parent,
-        type: 'subsegment',
-        start_time: span.startS,
-        end_time: span.endS,
-        namespace: 'remote',
-        sql: { database_type: 'PostgreSQL', driver_version: '@neondatabase/serverless', url: span.database, sanitized_query: span.sql.slice(0, 2000) },
-        ...(span.failure ? { [span.failure]: true } : {}),
-      }
-      send(address, JSON.stringify(document))
-    },
+  if (address === undefined || env.POWERTOOLS_TRACE_ENABLED?.toLowerCase() === 'false') return () => undefined
+  return (trace) => {
+    if (trace === undefined) return undefined
+    const { parent, sampled } = detailsOf(trace)
+    if (parent === undefined || sampled !== true) return undefined
+    return {
+      statement(span) {
+        const document = {
+          name: span.database,
+          id: segmentId(),
+          trace_id: trace.root,
+          parent_id: parent,
+          type: 'subsegment',
+          start_time: span.startS,
+          end_time: span.endS,
+          namespace: 'remote',
+          sql: { database_type: 'PostgreSQL', driver_version: '@neondatabase/serverless', url: span.database, sanitized_query: span.sql.slice(0, 2000) },
+          ...(span.failure ? { [span.failure]: true } : {}),
+        }
+        send(address, JSON.stringify(document))
+      },
+    }
   }
 }
 

@@ -13,9 +13,9 @@ import type { Context, ExecutionContext, Next } from 'hono'
 import { Hono } from 'hono/tiny'
 import { matchedRoutes } from 'hono/route'
 import type { Env } from '../config.ts'
-import { invocationText, lineStart, logs, setInvocation, writeLogLine } from '../log.ts'
+import { invocationText, lineStart, logs, setInvocation, writeLogLine, type Invocation } from '../log.ts'
 import { configureTelemetry } from '../telemetry.ts'
-import { amznTraceId, traceOf, tracerOf, type TraceHeader, type Tracer } from '../trace.ts'
+import { traceOf, tracing, type TraceHeader, type Tracer } from '../trace.ts'
 import { BackgroundTasks } from './background.ts'
 import { corsMiddleware } from './cors.ts'
 import { readCorsPolicy } from './cors-policy.ts'
@@ -258,14 +258,13 @@ const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/
 
 export interface RequestLine {
   readonly requestId: string
-  readonly awsRequestId: string | undefined
-  readonly traceId: string | undefined
+  /** Its invocation's fields: the one lines of the instance carry on Lambda, where it is the same object. */
+  readonly invocation: Invocation
   readonly method: string
   readonly route: string | null
   readonly path: string
   readonly status: number
   readonly durationMs: number
-  readonly cold: boolean
   readonly metrics: RequestMetrics
 }
 
@@ -277,10 +276,9 @@ export interface RequestLine {
  */
 export function logRequest(line: RequestLine): void {
   if (logs('info')) {
-    const invocation = invocationText({ coldStart: line.cold, functionRequestId: line.awsRequestId, xrayTraceId: line.traceId })
     writeLogLine(
       'info',
-      `${lineStart('info', 'request', invocation)},"request_id":${JSON.stringify(line.requestId)},"method":${JSON.stringify(line.method)},"route":${
+      `${lineStart('info', 'request', invocationText(line.invocation))},"request_id":${JSON.stringify(line.requestId)},"method":${JSON.stringify(line.method)},"route":${
         line.route === null ? 'null' : JSON.stringify(line.route)
       },"path":${JSON.stringify(line.path)},"status":${line.status},"duration_ms":${line.durationMs}${emfFields(line.route, line.metrics, line.status)}}`,
     )
@@ -288,7 +286,7 @@ export function logRequest(line: RequestLine): void {
     const metrics = metricsDocument(line.route, line.metrics, line.status, line.durationMs)
     if (metrics !== undefined) writeLogLine('info', metrics)
   }
-  if (line.cold) writeLogLine('info', coldStartDocument())
+  if (line.invocation.coldStart) writeLogLine('info', coldStartDocument())
 }
 
 /**
@@ -321,6 +319,7 @@ export function createApp(options: AppOptions): App {
   const env = options.env ?? globalThis.process?.env ?? {}
   // Log level, service, stage and namespace (lib/telemetry.ts): a bad value stops the app here, naming its variable.
   configureTelemetry(env)
+  const tracerOf = tracing(env)
   let initTiming: string | undefined
 
   const hono = new Hono<AppEnv>()
@@ -365,11 +364,14 @@ export function createApp(options: AppOptions): App {
     const given = c.req.header('x-request-id')
     const requestId = given !== undefined && REQUEST_ID.test(given) ? given : (bindings?.requestContext?.requestId ?? crypto.randomUUID())
     const runner = options.lifespansPerRequest ? new LifespanRunner() : lifespans
-    const trace = traceOf(env, (name) => c.req.header(name))
+    // An event's headers are read where they are (payload 2.0 names them in lower case): a web Headers' get() costs more.
+    const eventHeaders = bindings?.event !== undefined && isEventRequest(c.req.raw) ? (bindings.event as { headers?: Record<string, string | undefined> }).headers : undefined
+    const trace = traceOf(env, eventHeaders ? (name) => eventHeaders[name] : (name) => c.req.header(name))
     const awsRequestId = bindings?.lambdaContext?.awsRequestId
     // On Lambda an instance serves one request at a time: every line until the next is this one's.
-    if (bindings?.lambdaContext) setInvocation({ coldStart: cold, functionRequestId: awsRequestId, xrayTraceId: trace?.root })
-    const scope = new Scope(c, requestId, startedAt, state, runner, trace, tracerOf(env, trace))
+    const invocation = { coldStart: cold, functionRequestId: awsRequestId, xrayTraceId: trace?.root }
+    if (bindings?.lambdaContext) setInvocation(invocation)
+    const scope = new Scope(c, requestId, startedAt, state, runner, trace, tracerOf(trace))
     c.set('scope', scope)
     try {
       if (options.lifespansPerRequest) await runner.startup(needed, { env: stringBindings(c.env) })
@@ -384,7 +386,6 @@ export function createApp(options: AppOptions): App {
       if (options.lifespansPerRequest) scope.waitUntil(runner.shutdown())
     }
     setAnswerHeader(c, 'x-request-id', requestId)
-    if (trace !== undefined) setAnswerHeader(c, 'x-amzn-trace-id', amznTraceId(trace))
     // An event's answer gets them from the Lambda adapter, in its plain result object
     // (lambda.ts): undici's Headers cost more on that path than the rest of a small request.
     if (!isEventRequest(c.req.raw)) addSafetyHeaders((name) => c.res.headers.has(name), (name, value) => setAnswerHeader(c, name, value))
@@ -396,14 +397,12 @@ export function createApp(options: AppOptions): App {
     }
     logRequest({
       requestId,
-      awsRequestId,
-      traceId: trace?.root,
+      invocation,
       method: c.req.method,
       route: routeKeyOf(c),
       path: c.req.path,
       status: c.res.status,
       durationMs: Math.round((performance.now() - startedAt) * 100) / 100,
-      cold,
       metrics: scope.metrics,
     })
   }
@@ -448,7 +447,7 @@ export function createApp(options: AppOptions): App {
       const headers: Record<string, string> = { 'x-request-id': requestId }
       addSafetyHeaders((name) => name in headers, (name, value) => (headers[name] = value))
       const reply = jsonReply({ detail: 'There was an error parsing the request' }, 400, headers)
-      logRequest({ requestId, awsRequestId: undefined, traceId: undefined, method, route: null, path, status: 400, durationMs: Math.round((performance.now() - startedAt) * 100) / 100, cold, metrics: newMetrics() })
+      logRequest({ requestId, invocation: { coldStart: cold }, method, route: null, path, status: 400, durationMs: Math.round((performance.now() - startedAt) * 100) / 100, metrics: newMetrics() })
       return reply
     },
   }

@@ -2,8 +2,9 @@
  * Lambda-native observability, through a Lambda handler with real event shapes: one
  * request's log lines with Powertools' field names and levels, the level from the usual
  * variables, the EMF documents with the namespace and dimensions from configuration, the
- * ColdStart metric, lines on stdout and not through the console, the trace header carried on,
- * and the request's statements sent to an X-Ray daemon (a UDP socket here) when traced.
+ * ColdStart metric, lines on stdout and not through the console, the trace read from Lambda
+ * or the request's headers, and the request's statements sent to an X-Ray daemon (a UDP
+ * socket here) under the invocation's segment when traced.
  */
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
@@ -17,6 +18,7 @@ import type { AppEnv } from '../../lib/http/env.ts'
 import { lambdaFunction, type LambdaFunction } from '../../lib/http/lambda.ts'
 import { needs } from '../../lib/http/route.ts'
 import { log } from '../../lib/log.ts'
+import { detailsOf, traceOf } from '../../lib/trace.ts'
 import { functionEnv, startTestDatabase } from '../support/database.ts'
 import { invoke } from '../support/invoke.ts'
 import { captureLogs, type CapturedLog } from '../support/logs.ts'
@@ -62,12 +64,12 @@ describe('Lambda-native logs, metrics and traces', () => {
   }
 
   /** One request's lines (each instance's first request, its cold start). */
-  async function oneRequest(fn: LambdaFunction, headers: Record<string, string> = {}): Promise<{ lines: CapturedLog[]; traceHeader: string | undefined }> {
+  async function oneRequest(fn: LambdaFunction, headers: Record<string, string> = {}): Promise<{ lines: CapturedLog[] }> {
     const logs = captureLogs()
     try {
       const answer = await invoke(fn.handler, { method: 'GET', route: '/report', path: '/report', headers })
       assert.deepEqual(answer.json(), { n: 42 })
-      return { lines: logs.entries, traceHeader: answer.headers['x-amzn-trace-id'] }
+      return { lines: logs.entries }
     } finally {
       logs.restore()
     }
@@ -75,7 +77,7 @@ describe('Lambda-native logs, metrics and traces', () => {
 
   it('writes Powertools\' fields and levels, the request line as an EMF document by service, stage and route, and ColdStart once', async () => {
     const fn = await instance({})
-    const { lines, traceHeader } = await oneRequest(fn, { 'x-amzn-trace-id': `Root=${TRACE_ROOT};Parent=${PARENT};Sampled=0` })
+    const { lines } = await oneRequest(fn, { 'x-amzn-trace-id': `Root=${TRACE_ROOT};Parent=${PARENT};Sampled=0` })
     const logged = lines.filter((line) => line.level !== undefined)
     assert.deepEqual(
       logged.map((line) => [line.level, line.message]),
@@ -94,7 +96,6 @@ describe('Lambda-native logs, metrics and traces', () => {
     }
     assert.equal(new Set(logged.map((line) => line.function_request_id)).size, 1, 'all of one invocation')
     assert.equal(logged[1]?.reason, 'tests')
-    assert.equal(traceHeader, `Root=${TRACE_ROOT};Parent=${PARENT};Sampled=0`, 'the trace goes back to the caller')
 
     const request = logged[2] as CapturedLog
     assert.match(String(request.request_id), /^req-\d+$/)
@@ -167,6 +168,22 @@ describe('Lambda-native logs, metrics and traces', () => {
       lines.map((line) => line.message ?? (line.ColdStart === 1 ? 'ColdStart' : '?')),
       ['pinged', 'request', 'ColdStart'],
     )
+  })
+
+  it('reads the trace as X-Ray does: Lambda\'s own, else X-Amzn-Trace-Id, else a W3C traceparent', () => {
+    const headers = (values: Record<string, string>) => (name: string) => values[name]
+    const lambda = `Root=${TRACE_ROOT};Parent=${PARENT};Sampled=1`
+    const caller = 'Self=1-67891234-12456789abcdef012345678;Root=1-67891233-abcdef012345678912345678;Parent=1111222233334444;Sampled=0'
+    const w3c = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+    assert.equal(traceOf({ _X_AMZN_TRACE_ID: lambda }, headers({ 'x-amzn-trace-id': caller, traceparent: w3c }))?.root, TRACE_ROOT)
+    const fromCaller = traceOf({}, headers({ 'x-amzn-trace-id': caller, traceparent: w3c }))
+    assert.equal(fromCaller?.root, '1-67891233-abcdef012345678912345678')
+    assert.deepEqual(fromCaller && detailsOf(fromCaller), { parent: '1111222233334444', sampled: false })
+    const fromW3c = traceOf({}, headers({ traceparent: w3c }))
+    assert.equal(fromW3c?.root, '1-4bf92f35-77b34da6a3ce929d0e0e4736')
+    assert.deepEqual(fromW3c && detailsOf(fromW3c), { parent: '00f067aa0ba902b7', sampled: true })
+    for (const bad of ['Root=1-xyz', 'Root=1-6761b4a0-0123456789abcdef0123456789', 'Parent=53995c3f42cd8ad8', '']) assert.equal(traceOf({}, headers({ 'x-amzn-trace-id': bad })), undefined, bad)
+    assert.equal(traceOf({}, headers({ traceparent: '00-00000000000000000000000000000000-00f067aa0ba902b7-01' })), undefined)
   })
 
   describe('database statements as X-Ray subsegments', () => {
